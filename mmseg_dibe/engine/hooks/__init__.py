@@ -1,0 +1,3 @@
+"""Training hooks."""
+
+__all__ = []
