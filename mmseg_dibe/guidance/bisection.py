@@ -1,0 +1,191 @@
+"""OII-guided bisection of α (Section 3.1.2, Fig. 4 and Appendix B).
+
+The one implementation shared by the online hook
+(:class:`~mmseg_dibe.engine.hooks.OIIBisectionHook`) and the offline search
+tool (``tools/oii_search.py``). It is a pure state machine: it never trains or
+evaluates anything, it is told the OII measured with its current proposal and
+answers with the next one.
+
+Direction (``DIBE-SPEC.md``): α weights the missed targets (FN), β = 1 − α
+the false alarms (FP). Raising α removes FN and adds FP, which lowers OII. So
+OII above the target interval raises α (search ``[α, high]``) and OII below it
+lowers α (search ``[low, α]``).
+"""
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+
+class OIIBisection:
+    """Bisection of α in ``[low, high]`` until OII falls in ``target``.
+
+    The first proposal is the midpoint of ``[low, high]``. After each
+    evaluation (:meth:`update`):
+
+    * OII strictly inside ``(m0, m1)``: stop, α is found;
+    * OII ≥ m1: the interval becomes ``[α, high]``;
+    * OII ≤ m0: the interval becomes ``[low, α]``;
+
+    and the next proposal is the new midpoint. At most ``max_steps``
+    evaluations are made; the interval halves at each one.
+
+    Args:
+        low (float): Lower end ``a`` of the search interval. Defaults to 0.1.
+        high (float): Upper end ``b``. Defaults to 0.9.
+        target (Sequence[float]): Target OII interval ``(m0, m1)``, open at
+            both ends. Defaults to ``(0.3, 0.4)`` (the paper's choice for
+            THC448; it is data dependent).
+        max_steps (int): Most evaluations to make. Defaults to 5.
+
+    Example:
+        >>> search = OIIBisection()
+        >>> search.alpha
+        0.5
+        >>> search.update(0.475)  # Appendix B, example 1
+        0.7
+        >>> search.update(0.322) is None, search.converged
+        (True, True)
+    """
+
+    def __init__(self,
+                 low: float = 0.1,
+                 high: float = 0.9,
+                 target: Sequence[float] = (0.3, 0.4),
+                 max_steps: int = 5) -> None:
+        low, high = float(low), float(high)
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ValueError('OIIBisection: need finite low < high, got '
+                             f'low={low}, high={high}')
+        if not 0 <= low or not high <= 1:
+            raise ValueError('OIIBisection: α weights FN and β = 1 − α '
+                             'weights FP, so [low, high] must lie in [0, 1]; '
+                             f'got [{low}, {high}]')
+        if len(target) != 2:
+            raise ValueError('OIIBisection: target must be a pair (m0, m1), '
+                             f'got {target!r}')
+        m0, m1 = float(target[0]), float(target[1])
+        if not (-1 <= m0 < m1 <= 1):
+            raise ValueError('OIIBisection: target (m0, m1) needs '
+                             f'-1 <= m0 < m1 <= 1 (OII range), got ({m0}, '
+                             f'{m1})')
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) \
+                or max_steps < 1:
+            raise ValueError('OIIBisection: max_steps must be an int >= 1, '
+                             f'got {max_steps!r}')
+        self.low0, self.high0 = low, high
+        self.target: Tuple[float, float] = (m0, m1)
+        self.max_steps = max_steps
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every evaluation and start again at the midpoint."""
+        self.low, self.high = self.low0, self.high0
+        self.alpha: float = (self.low + self.high) / 2
+        self.history: List[Dict[str, float]] = []
+        self.done = False
+        self.converged = False
+
+    @property
+    def steps(self) -> int:
+        """int: Number of evaluations made so far."""
+        return len(self.history)
+
+    def in_target(self, value: float) -> bool:
+        """Whether an OII value lies strictly inside the target interval."""
+        return self.target[0] < value < self.target[1]
+
+    def distance(self, value: float) -> float:
+        """Distance of an OII value to the target interval (0 inside)."""
+        if self.in_target(value):
+            return 0.0
+        return max(self.target[0] - value, value - self.target[1], 0.0)
+
+    def update(self, value: float) -> Optional[float]:
+        """Record the OII measured with :attr:`alpha`; propose the next α.
+
+        Args:
+            value (float): OII of a model trained with the current
+                :attr:`alpha`.
+
+        Returns:
+            float | None: The next α to evaluate, or ``None`` once the search
+            is over (OII inside the target, or ``max_steps`` used). After
+            that, :attr:`alpha` is the selected α: the one whose OII fell in
+            the target, else the evaluated one whose OII came closest to it.
+
+        Raises:
+            RuntimeError: If the search is already over.
+            ValueError: If ``value`` is not a finite number (NaN means the
+                validation set had no pixel to count).
+        """
+        if self.done:
+            raise RuntimeError('OIIBisection.update: the search is over '
+                               f'(alpha={self.alpha}); call reset() to start '
+                               'again')
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f'OIIBisection.update: OII must be finite, got '
+                             f'{value} at alpha={self.alpha} (NaN: TP, FP '
+                             'and FN were all 0)')
+        self.history.append(dict(alpha=self.alpha, oii=value))
+        if self.in_target(value):
+            self.done = self.converged = True
+            return None
+        # OII too high (too many FN) -> more weight on FN -> larger α.
+        if value >= self.target[1]:
+            self.low = self.alpha
+        else:
+            self.high = self.alpha
+        if self.steps >= self.max_steps:
+            self.done = True
+            best = min(self.history, key=lambda h: self.distance(h['oii']))
+            self.alpha = best['alpha']
+            return None
+        self.alpha = (self.low + self.high) / 2
+        return self.alpha
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The whole state as plain Python values (JSON serialisable)."""
+        return dict(
+            low0=self.low0,
+            high0=self.high0,
+            target=list(self.target),
+            max_steps=self.max_steps,
+            low=self.low,
+            high=self.high,
+            alpha=self.alpha,
+            history=[dict(h) for h in self.history],
+            done=self.done,
+            converged=self.converged)
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict`.
+
+        The configured interval, target and ``max_steps`` must match the
+        saved ones: resuming a search with other settings would silently mix
+        two different searches.
+
+        Raises:
+            ValueError: If the settings differ from the saved ones.
+        """
+        saved = (float(state['low0']), float(state['high0']),
+                 tuple(float(t) for t in state['target']),
+                 int(state['max_steps']))
+        mine = (self.low0, self.high0, self.target, self.max_steps)
+        if saved != mine:
+            raise ValueError(
+                'OIIBisection.load_state_dict: the saved search used '
+                f'(low, high, target, max_steps)={saved}, this one {mine}')
+        self.low, self.high = float(state['low']), float(state['high'])
+        self.alpha = float(state['alpha'])
+        self.history = [
+            dict(alpha=float(h['alpha']), oii=float(h['oii']))
+            for h in state['history']
+        ]
+        self.done = bool(state['done'])
+        self.converged = bool(state['converged'])
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(low={self.low0}, '
+                f'high={self.high0}, target={self.target}, '
+                f'max_steps={self.max_steps}; alpha={self.alpha}, '
+                f'steps={self.steps}, done={self.done})')

@@ -1,0 +1,118 @@
+"""Tests of ``OIIBisection`` (Fig. 4, Appendix B of the paper)."""
+import json
+
+import pytest
+
+from mmseg_dibe.guidance.bisection import OIIBisection
+
+
+def test_appendix_b_example_1():
+    # DIBE_Dis + SegNet: OII 0.475 at 0.5 -> 0.7; OII 0.322 -> stop.
+    search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=5)
+    assert search.alpha == pytest.approx(0.5)
+    assert search.update(0.475) == pytest.approx(0.7)
+    assert not search.done
+    assert search.update(0.322) is None
+    assert search.done and search.converged
+    assert search.alpha == pytest.approx(0.7)
+    assert [h['alpha'] for h in search.history] == pytest.approx([0.5, 0.7])
+
+
+def test_appendix_b_example_2():
+    # Tversky + U-Net: 0.071 at 0.5 -> 0.3; 0.118 -> 0.2; 0.382 -> stop.
+    search = OIIBisection()
+    assert search.update(0.071) == pytest.approx(0.3)
+    assert search.update(0.118) == pytest.approx(0.2)
+    assert search.update(0.382) is None
+    assert search.converged and search.alpha == pytest.approx(0.2)
+    assert search.steps == 3
+
+
+def test_direction_follows_spec():
+    # OII above the target -> raise alpha (more weight on FN).
+    search = OIIBisection(0.0, 1.0, (-0.1, 0.1), max_steps=10)
+    assert search.update(0.9) > 0.5
+    search = OIIBisection(0.0, 1.0, (-0.1, 0.1), max_steps=10)
+    assert search.update(-0.9) < 0.5
+
+
+def test_interval_halves_and_boundaries_are_outside():
+    search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=10)
+    widths = []
+    for value in (0.4, 0.3, 0.4, 0.3):  # the open ends count as outside
+        widths.append(search.high - search.low)
+        search.update(value)
+    widths.append(search.high - search.low)
+    for a, b in zip(widths, widths[1:]):
+        assert b == pytest.approx(a / 2)
+    assert not search.done
+
+
+def test_steps_used_up_selects_closest():
+    search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=3)
+    assert search.update(0.9) == pytest.approx(0.7)
+    assert search.update(0.45) == pytest.approx(0.8)
+    assert search.update(0.41) is None
+    assert search.done and not search.converged
+    # 0.8 gave OII 0.41, the closest to (0.3, 0.4).
+    assert search.alpha == pytest.approx(0.8)
+    with pytest.raises(RuntimeError, match='search is over'):
+        search.update(0.35)
+
+
+def test_converges_on_a_monotone_response():
+    # A synthetic model: OII falls linearly with alpha, in target for
+    # alpha in (0.61, 0.66): bisection must find it in <= max_steps.
+    def response(alpha):
+        return 0.4 - (alpha - 0.61) * 2
+
+    search = OIIBisection(max_steps=6)
+    alpha = search.alpha
+    while alpha is not None:
+        alpha = search.update(response(alpha))
+    assert search.converged
+    assert 0.61 < search.alpha < 0.66
+    assert [h['alpha'] for h in search.history] == pytest.approx(
+        [0.5, 0.7, 0.6, 0.65])
+
+
+def test_state_dict_roundtrip_is_json():
+    search = OIIBisection()
+    search.update(0.071)
+    state = json.loads(json.dumps(search.state_dict()))
+    other = OIIBisection()
+    other.load_state_dict(state)
+    assert other.alpha == search.alpha and other.history == search.history
+    assert other.update(0.118) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match='saved search used'):
+        OIIBisection(target=(0.2, 0.4)).load_state_dict(state)
+
+
+def test_reset():
+    search = OIIBisection()
+    search.update(0.35)
+    search.reset()
+    assert not search.done and search.history == [] and search.alpha == 0.5
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(low=0.9, high=0.1), 'low < high'),
+    (dict(low=-0.1), r'\[0, 1\]'),
+    (dict(target=(0.4, 0.3)), 'm0 < m1'),
+    (dict(target=(0.3, )), 'pair'),
+    (dict(max_steps=0), 'max_steps'),
+    (dict(max_steps=2.0), 'max_steps'),
+])
+def test_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        OIIBisection(**kwargs)
+
+
+def test_nan_oii_rejected():
+    with pytest.raises(ValueError, match='finite'):
+        OIIBisection().update(float('nan'))
+
+
+def test_exported():
+    import mmseg_dibe
+    assert mmseg_dibe.OIIBisection is OIIBisection
