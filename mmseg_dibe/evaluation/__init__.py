@@ -1,1 +1,4 @@
+"""Evaluation metrics."""
+from .oii_metric import OIIMetric
 
+__all__ = ['OIIMetric']

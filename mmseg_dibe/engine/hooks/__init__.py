@@ -1,3 +1,5 @@
 """Training hooks."""
+from .oii_bisection_hook import (OIIBisectionHook, find_alpha_losses,
+                                 set_loss_alpha)
 
-__all__ = []
+__all__ = ['OIIBisectionHook', 'find_alpha_losses', 'set_loss_alpha']
