@@ -1,0 +1,20 @@
+# Model: DeepLabv3-R50-D8.
+# Loss: DIBE_Reg (Eq. 18), gamma_DIBEReg 1.5
+#   (alpha weights missed targets FN, beta false alarms FP).
+# Data: THC112, 112x112.
+# Schedule: 50 epochs, SGD lr 0.01, momentum 0.9,
+#   batch 2 GPUs x 16, validation (IoU, PA, OII) every 5 epochs.
+_base_ = [
+    '../_base_/models/deeplabv3_r50-d8.py',
+    '../_base_/datasets/thc112.py',
+    '../_base_/schedules/schedule_50e.py',
+    'mmseg::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
+default_scope = 'mmseg'
+crop_size = (112, 112)
+loss = dict(type='DIBERegLoss', alpha=0.3, beta=0.7, gamma=1.5)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(loss_decode=loss),
+    auxiliary_head=dict(loss_decode=dict(loss, loss_weight=0.4)))

@@ -1,0 +1,20 @@
+# Model: U-Net (mmseg's UNet-S5-D16 + FCN head).
+# Loss: Focal Tversky (Eq. 8), gamma_FT 0.75
+#   (alpha weights missed targets FN, beta false alarms FP).
+# Data: THC448, 448x448.
+# Schedule: 50 epochs, SGD lr 0.01, momentum 0.9,
+#   batch 2 GPUs x 16, validation (IoU, PA, OII) every 5 epochs.
+_base_ = [
+    '../_base_/models/unet-s5-d16_fcn.py',
+    '../_base_/datasets/thc448.py',
+    '../_base_/schedules/schedule_50e.py',
+    'mmseg::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
+default_scope = 'mmseg'
+crop_size = (448, 448)
+loss = dict(type='FocalTverskyLoss', alpha=0.3, beta=0.7, gamma=0.75)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(loss_decode=loss),
+    auxiliary_head=dict(loss_decode=dict(loss, loss_weight=0.4)))
