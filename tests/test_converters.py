@@ -318,3 +318,41 @@ def test_thc_keeps_published_split_and_binarises(thc_src, tmp_path):
     assert pairs(out2, 'train') == ['5']
     proc = run_tool(THC, src, tmp_path / 'nope', '--size', 448, check=False)
     assert proc.returncode != 0 and 'THC448' in proc.stderr
+
+
+# ---------------------------------------------------------------- Table 2
+def test_dataset_stats_table2(mtsdd_src, tmp_path):
+    src, expected = mtsdd_src
+    out = tmp_path / 'mt'
+    run_tool(MTSDD, src, out, '--subset', 'Blowhole')
+    proc = run_tool('tools/analysis/dataset_stats.py', out, '--json',
+                    tmp_path / 'stats.json')
+    import json
+    stats = json.loads((tmp_path / 'stats.json').read_text())
+    fg = sum(int(m.sum()) for m in expected.values())
+    px = sum(m.size for m in expected.values())
+    assert stats['total'] == dict(pairs=10, fg=fg, bg=px - fg, empty=0)
+    assert stats['train']['pairs'] + stats['val']['pairs'] == 10
+    # 1:24 here: a low imbalance (< 1:100) -> lambda 0.5
+    assert (px - fg) / fg < 100
+    assert stats['level'] == 'low' and stats['suggested_lambda'] == 0.5
+    assert f'1:{(px - fg) / fg:.0f}' in proc.stdout and 'low' in proc.stdout
+    # a raw 0/255 mask slipped in is named, not counted
+    bad = out / 'ann_dir' / 'train' / (pairs(out, 'train')[0] + '.png')
+    Image.fromarray(read_mask(bad) * 255).save(bad)
+    proc = run_tool('tools/analysis/dataset_stats.py', out)
+    assert bad.name in proc.stderr and '255' in proc.stderr
+
+
+def test_imbalance_levels_match_table2():
+    import importlib.util
+    from utils import REPO
+    spec = importlib.util.spec_from_file_location(
+        'dataset_stats', REPO / 'tools' / 'analysis' / 'dataset_stats.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # the paper's Table 2: (BG per FG pixel, level)
+    for ratio, level in ((2228, 'extreme'), (584, 'high'), (333, 'high'),
+                         (191, 'medium'), (113, 'medium'), (25, 'low')):
+        assert mod.imbalance_level(1000, 1000 * ratio)[0] == level, ratio
+    assert mod.imbalance_level(0, 10) == ('no foreground', None)
