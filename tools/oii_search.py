@@ -1,0 +1,556 @@
+"""OII-guided search of α: the paper's offline protocol (Fig. 4, Table 3).
+
+One full training per step, each in ``DIR/alpha_<α>/``; after each training
+the final validation OII decides the next α by bisection
+(:class:`mmseg_dibe.OIIBisection`): OII above the target interval raises α
+(more weight on missed targets, FN), below it lowers α. ``--grid K`` trains
+the K+1 evenly spaced α of the interval instead, for comparison.
+
+Usage::
+
+    python tools/oii_search.py CONFIG --work-dir DIR [--interval 0.1 0.9]
+        [--target 0.3 0.4] [--max-steps 5] [--grid K] [--nproc N]
+        [--cfg-options key=value ...]
+
+Writes ``DIR/search.md`` (a table like the paper's Table 3) and
+``DIR/search.json`` after every step, atomically. Run again with the same
+arguments after an interruption and it resumes: finished steps are read
+back, an unfinished training continues from its last checkpoint
+(``tools/train.py --resume``).
+
+α is written into the config of each step (``DIR/alpha_<α>/config.py``):
+every loss of ``model.decode_head`` and ``model.auxiliary_head`` (dicts or
+lists) whose config has an ``alpha`` key or whose class takes an ``alpha``
+argument gets ``alpha`` (and ``beta = 1 − alpha`` where the config has a
+``beta`` key).
+"""
+import argparse
+import glob
+import inspect
+import json
+import os
+import os.path as osp
+import re
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(HERE)
+# Run from a clone without installing: make the repository importable.
+sys.path.insert(0, REPO)
+
+from mmseg_dibe.guidance.bisection import OIIBisection  # noqa: E402
+
+#: Metrics copied from the final validation into the results.
+REPORTED = ('IoU', 'PA', 'Recall', 'Dice', 'OII', 'FP/FN')
+STATE_VERSION = 1
+
+
+# ------------------------------------------------------------ config rewrite
+def _loss_takes_alpha(loss_cfg: dict) -> bool:
+    """Whether the registered class of a loss config has an ``alpha`` arg."""
+    from mmseg.registry import MODELS
+    loss_type = loss_cfg.get('type')
+    cls = MODELS.get(loss_type) if isinstance(loss_type, str) else loss_type
+    if cls is None:
+        return False
+    try:
+        return 'alpha' in inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def set_config_alpha(model_cfg: dict, alpha: float) -> List[str]:
+    """Set α in every loss config of the decode and auxiliary heads.
+
+    Args:
+        model_cfg (dict): ``cfg.model`` (changed in place).
+        alpha (float): The α to write; ``beta = 1 − alpha`` is written where
+            a loss config has a ``beta`` key.
+
+    Returns:
+        list[str]: Config paths of the losses changed, e.g.
+        ``model.decode_head.loss_decode[0]``.
+    """
+    changed = []
+    for head_key in ('decode_head', 'auxiliary_head'):
+        heads = model_cfg.get(head_key)
+        if heads is None:
+            continue
+        head_list = heads if isinstance(heads, (list, tuple)) else [heads]
+        for h, head in enumerate(head_list):
+            head_path = (f'model.{head_key}[{h}]' if isinstance(
+                heads, (list, tuple)) else f'model.{head_key}')
+            losses = head.get('loss_decode')
+            if losses is None:
+                continue
+            loss_list = (losses if isinstance(losses, (list, tuple)) else
+                         [losses])
+            for i, loss in enumerate(loss_list):
+                if 'alpha' not in loss and not _loss_takes_alpha(loss):
+                    continue
+                loss['alpha'] = float(alpha)
+                if 'beta' in loss:
+                    loss['beta'] = 1.0 - float(alpha)
+                changed.append(f'{head_path}.loss_decode' + (
+                    f'[{i}]' if isinstance(losses, (list, tuple)) else ''))
+    return changed
+
+
+def write_step_config(config: str, cfg_options: Optional[dict], alpha: float,
+                      out_path: str) -> List[str]:
+    """Load ``config`` with ``cfg_options``, set α, dump it to ``out_path``.
+
+    Raises:
+        ValueError: If no loss of the model takes an α.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    changed = set_config_alpha(cfg.model, alpha)
+    if not changed:
+        raise ValueError(
+            f'{config}: no loss of model.decode_head / model.auxiliary_head '
+            'takes an alpha (use e.g. DIBELoss, DIBEDisLoss or a Tversky '
+            'loss)')
+    tmp = out_path + '.tmp.py'
+    cfg.dump(tmp)
+    os.replace(tmp, out_path)
+    return changed
+
+
+# ------------------------------------------------------------- metrics read
+def _find_key(entry: dict, name: str, prefix: str) -> Optional[str]:
+    key = prefix + name
+    return key if key in entry else None
+
+
+def read_final_metrics(work_dir: str, metric: str = 'OII') -> Dict:
+    """The last validation metrics mmengine logged in ``work_dir``.
+
+    Reads the JSON scalar logs ``work_dir/<timestamp>/vis_data/<timestamp>
+    .json`` (one per run, resumed runs included), takes the last line that
+    holds ``metric`` (or ``<prefix>/<metric>``) in the newest log that has
+    one, and the other metrics with the same prefix.
+
+    Args:
+        work_dir (str): A training's work directory.
+        metric (str): OII key without prefix. Defaults to ``'OII'``.
+
+    Returns:
+        dict: ``OII``, ``IoU``, ``PA``, ... (those present), ``iter`` (the
+        logged step of that validation) and ``log`` (the file read).
+
+    Raises:
+        FileNotFoundError: If no log line holds the metric.
+    """
+    logs = sorted(
+        p for p in glob.glob(osp.join(work_dir, '*', 'vis_data', '*.json'))
+        if osp.basename(p) != 'scalars.json')
+    for path in reversed(logs):
+        last = None
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by a kill
+                keys = [
+                    k for k in entry if k == metric or k.endswith('/' + metric)
+                ]
+                if keys:
+                    last = (entry, keys[0][:-len(metric)])
+        if last is None:
+            continue
+        entry, prefix = last
+        out = {'iter': entry.get('step')}
+        for name in dict.fromkeys((metric, ) + REPORTED):
+            key = _find_key(entry, name, prefix)
+            if key is not None:
+                out[name] = entry[key]
+        out['OII'] = out.pop(metric) if metric != 'OII' else out['OII']
+        out['log'] = osp.relpath(path, work_dir)
+        return out
+    raise FileNotFoundError(
+        f'no validation result with key {metric!r} in {work_dir}/*/vis_data/'
+        '*.json: the config needs OIIMetric in val_evaluator, a validation '
+        'at the end of training and a LocalVisBackend (mmseg default)')
+
+
+# ------------------------------------------------------------------ training
+class TrainingFailed(RuntimeError):
+    pass
+
+
+_ITER_RE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\]')
+
+
+def run_training(config: str, work_dir: str, resume: bool, log_path: str,
+                 nproc: int = 1, echo: Callable[[str], None] = print) -> None:
+    """Train ``config`` in ``work_dir`` with ``tools/train.py``.
+
+    The output goes to ``log_path`` (appended); a progress line is echoed
+    about every 10 % of the iterations.
+
+    Raises:
+        TrainingFailed: If the training exits non-zero.
+    """
+    if nproc > 1:
+        cmd = ['bash', osp.join(HERE, 'dist_train.sh'), config, str(nproc)]
+    else:
+        cmd = [sys.executable, osp.join(HERE, 'train.py'), config]
+    cmd += ['--work-dir', work_dir] + (['--resume'] if resume else [])
+    env = dict(os.environ, PYTHON=sys.executable)
+    last_decile = -1
+    with open(log_path, 'a') as log:
+        log.write(f'\n$ {" ".join(cmd)}\n')
+        log.flush()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env=env,
+                                bufsize=1)
+        try:
+            for line in proc.stdout:
+                log.write(line)
+                match = _ITER_RE.search(line)
+                if match:
+                    done, total = int(match.group(1)), int(match.group(2))
+                    decile = done * 10 // max(total, 1)
+                    if decile > last_decile:
+                        last_decile = decile
+                        echo(f'    iter {done}/{total}')
+            code = proc.wait()
+        finally:
+            # Interrupted (Ctrl-C, SIGTERM): do not leave a training behind.
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    if code != 0:
+        raise TrainingFailed(f'training exited with code {code}; see '
+                             f'{log_path}')
+
+
+# -------------------------------------------------------------------- search
+def alpha_name(alpha: float) -> str:
+    """Sub-directory name of a step: ``alpha_0.5``, ``alpha_0.125``."""
+    text = f'{alpha:.6f}'.rstrip('0').rstrip('.')
+    return f'alpha_{text}'
+
+
+def atomic_write(path: str, text: str) -> None:
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class OIISearch:
+    """The offline search: one training per α, state in ``search.json``.
+
+    Args:
+        config (str): Training config.
+        work_dir (str): Search directory ``DIR``.
+        interval (Sequence[float]): ``[low, high]`` of α.
+        target (Sequence[float]): Target OII interval ``(m0, m1)``.
+        max_steps (int): Most trainings of the bisection.
+        grid (int, optional): Train the ``grid + 1`` evenly spaced α instead.
+        cfg_options (dict, optional): ``--cfg-options`` for every training.
+        metric (str): OII key in the validation results.
+        nproc (int): Processes per training (``tools/dist_train.sh``).
+        trainer (callable, optional): ``trainer(config, work_dir, resume,
+            log_path)``; defaults to :func:`run_training` (tests replace it).
+        echo (callable): Progress printer.
+    """
+
+    def __init__(self, config, work_dir, interval=(0.1, 0.9),
+                 target=(0.3, 0.4), max_steps=5, grid=None, cfg_options=None,
+                 metric='OII', nproc=1, trainer=None, echo=print):
+        if grid is not None and grid < 1:
+            raise ValueError(f'--grid must be >= 1, got {grid}')
+        self.config = osp.abspath(config)
+        self.work_dir = osp.abspath(work_dir)
+        self.bisection = OIIBisection(interval[0], interval[1], target,
+                                      max_steps)
+        self.grid = grid
+        self.metric = metric
+        self.settings = dict(
+            config=self.config,
+            mode='grid' if grid else 'bisection',
+            interval=[float(interval[0]), float(interval[1])],
+            target=[float(target[0]), float(target[1])],
+            max_steps=None if grid else int(max_steps),
+            grid=grid,
+            metric=metric,
+            cfg_options=cfg_options or {})
+        self.cfg_options = cfg_options
+        self.nproc = nproc
+        self.trainer = trainer or (lambda *a: run_training(
+            *a, nproc=self.nproc, echo=self.echo))
+        self.echo = echo
+        self.steps: List[Dict] = []
+
+    # ------------------------------------------------------------ state
+    @property
+    def json_path(self) -> str:
+        return osp.join(self.work_dir, 'search.json')
+
+    def load(self) -> None:
+        """Read back an earlier run of the same search, if any."""
+        if not osp.isfile(self.json_path):
+            return
+        with open(self.json_path) as f:
+            saved = json.load(f)
+        ours = json.loads(json.dumps(self.settings))
+        if saved.get('settings') != ours:
+            diff = {
+                k: (saved.get('settings', {}).get(k), v)
+                for k, v in ours.items()
+                if saved.get('settings', {}).get(k) != v
+            }
+            raise SystemExit(
+                f'{self.json_path} belongs to a search with other settings '
+                f'(saved, now): {diff}; use another --work-dir or the same '
+                'arguments')
+        self.steps = saved['steps']
+
+    def save(self) -> None:
+        done = [s for s in self.steps if s['status'] == 'done']
+        state = dict(
+            version=STATE_VERSION,
+            settings=self.settings,
+            steps=self.steps,
+            trainings=len(done),
+            result=self.result(),
+            bisection=None if self.grid else self.bisection.state_dict())
+        atomic_write(self.json_path, json.dumps(state, indent=2) + '\n')
+        atomic_write(osp.join(self.work_dir, 'search.md'), self.markdown())
+
+    # ----------------------------------------------------------- result
+    def result(self) -> Optional[Dict]:
+        done = [s for s in self.steps if s['status'] == 'done']
+        if not done:
+            return None
+        if self.grid:
+            best = max(done, key=lambda s: _num(s.get('IoU')))
+            in_target = [
+                s['alpha'] for s in done if self.bisection.in_target(s['OII'])
+            ]
+            return dict(best_iou_alpha=best['alpha'], best_iou=best.get('IoU'),
+                        alphas_in_target=in_target,
+                        finished=len(done) == self.grid + 1)
+        return dict(alpha=self.bisection.alpha,
+                    converged=self.bisection.converged,
+                    finished=self.bisection.done)
+
+    def markdown(self) -> str:
+        s = self.settings
+        lines = [f'# OII {s["mode"]} search of alpha', '',
+                 f'- config: `{s["config"]}`',
+                 f'- alpha interval: [{s["interval"][0]:g}, '
+                 f'{s["interval"][1]:g}]; target OII: ({s["target"][0]:g}, '
+                 f'{s["target"][1]:g})',
+                 '- alpha weights missed targets (FN), beta = 1 - alpha '
+                 'false alarms (FP): raising alpha lowers OII and PA']
+        if s['cfg_options']:
+            lines.append(f'- cfg-options: `{s["cfg_options"]}`')
+        result = self.result()
+        if result and self.grid:
+            lines.append(
+                f'- best IoU {_fmt(result["best_iou"])} at alpha '
+                f'{result["best_iou_alpha"]:g}; alpha with OII in target: '
+                f'{[round(a, 6) for a in result["alphas_in_target"]]}')
+        elif result:
+            state = ('OII in target' if result['converged'] else
+                     'steps used up, closest OII' if result['finished'] else
+                     'in progress')
+            lines.append(f'- selected alpha: {result["alpha"]:g} ({state})')
+        done = [st for st in self.steps if st['status'] == 'done']
+        lines.append(f'- trainings: {len(done)}')
+        lines += ['', '| step | α | IoU | PA | Recall | OII | FP/FN | '
+                  'in target | time (s) |',
+                  '|---:|---:|---:|---:|---:|---:|---:|:---:|---:|']
+        for st in self.steps:
+            if st['status'] != 'done':
+                lines.append(f'| {st["step"]} | {st["alpha"]:g} | '
+                             f'{st["status"]} | | | | | | |')
+                continue
+            hit = 'yes' if self.bisection.in_target(st['OII']) else ''
+            lines.append(
+                f'| {st["step"]} | {st["alpha"]:g} | {_fmt(st.get("IoU"))} | '
+                f'{_fmt(st.get("PA"))} | {_fmt(st.get("Recall"))} | '
+                f'{_fmt(st["OII"])} | {_fmt(st.get("FP/FN"))} | {hit} | '
+                f'{st.get("seconds", 0):.0f} |')
+        return '\n'.join(lines) + '\n'
+
+    # -------------------------------------------------------------- run
+    def _plan(self) -> List[float]:
+        a, b = self.settings['interval']
+        return [a + i * (b - a) / self.grid for i in range(self.grid + 1)]
+
+    def _next_alpha(self) -> Optional[float]:
+        """Replay finished steps into the bisection; the α to train next."""
+        done = [s for s in self.steps if s['status'] == 'done']
+        if self.grid:
+            plan = self._plan()
+            return plan[len(done)] if len(done) < len(plan) else None
+        self.bisection.reset()
+        for step in done:
+            if abs(step['alpha'] - self.bisection.alpha) > 1e-9:
+                raise SystemExit(
+                    f'{self.json_path}: step {step["step"]} trained alpha '
+                    f'{step["alpha"]} but the bisection proposes '
+                    f'{self.bisection.alpha}; the file was edited?')
+            self.bisection.update(step['OII'])
+        return None if self.bisection.done else self.bisection.alpha
+
+    def run(self) -> Optional[Dict]:
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.load()
+        total = self.grid + 1 if self.grid else self.settings['max_steps']
+        s = self.settings
+        self.echo(f'[oii_search] {s["mode"]} of alpha in [{s["interval"][0]:g}'
+                  f', {s["interval"][1]:g}], target OII in ({s["target"][0]:g}'
+                  f', {s["target"][1]:g}), at most {total} trainings; '
+                  f'results in {self.work_dir}/search.md')
+        while True:
+            alpha = self._next_alpha()
+            self.save()
+            if alpha is None:
+                break
+            self._run_step(alpha, total)
+        self.echo(f'[oii_search] finished: {self.result()}')
+        return self.result()
+
+    def _run_step(self, alpha: float, total: int) -> None:
+        index = sum(1 for s in self.steps if s['status'] == 'done') + 1
+        name = alpha_name(alpha)
+        step_dir = osp.join(self.work_dir, name)
+        if self.steps and self.steps[-1]['status'] != 'done':
+            step = self.steps[-1]  # an interrupted step: continue it
+            if step['dir'] != name:
+                raise SystemExit(f'{self.json_path}: unfinished step '
+                                 f'{step["dir"]} is not the next one {name}')
+        else:
+            step = dict(step=index, alpha=alpha, dir=name, status='running',
+                        seconds=0.0)
+            self.steps.append(step)
+        os.makedirs(step_dir, exist_ok=True)
+        config = osp.join(step_dir, 'config.py')
+        result_path = osp.join(step_dir, 'result.json')
+        prefix = f'[step {index}/{total}] alpha={alpha:g}'
+        if osp.isfile(result_path):  # trained, but search.json not updated
+            with open(result_path) as f:
+                metrics = json.load(f)
+            self.echo(f'{prefix}: already trained, reading {result_path}')
+        else:
+            resume = osp.isfile(config)
+            if not resume:
+                changed = write_step_config(self.config, self.cfg_options,
+                                            alpha, config)
+                self.echo(f'{prefix}: alpha set on {changed}')
+            self.save()
+            self.echo(f'{prefix}: {"resuming" if resume else "training"} in '
+                      f'{step_dir} (log: {name}/train.log)')
+            start = time.time()
+            self.trainer(config, step_dir, resume,
+                         osp.join(step_dir, 'train.log'))
+            metrics = read_final_metrics(step_dir, self.metric)
+            metrics['seconds'] = step['seconds'] + time.time() - start
+            atomic_write(result_path, json.dumps(metrics, indent=2) + '\n')
+        step.update(metrics)
+        step['status'] = 'done'
+        text = (f'{prefix}: IoU={_fmt(step.get("IoU"))} '
+                f'PA={_fmt(step.get("PA"))} OII={_fmt(step["OII"])} '
+                f'({step["seconds"]:.0f} s)')
+        if not self.grid:
+            probe = OIIBisection(*self.settings['interval'],
+                                 self.settings['target'],
+                                 self.settings['max_steps'])
+            probe.load_state_dict(self.bisection.state_dict())
+            nxt = probe.update(step['OII'])
+            if probe.converged:
+                text += ' -> OII in target, done'
+            elif nxt is None:
+                text += (' -> steps used up; closest alpha '
+                         f'{probe.alpha:g}')
+            else:
+                way = 'raise' if nxt > alpha else 'lower'
+                text += (f' -> OII {"above" if nxt > alpha else "below"} '
+                         f'target: {way} alpha to {nxt:g}')
+        self.echo(text)
+
+
+def _num(value) -> float:
+    return float('-inf') if value is None else float(value)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return '-'
+    return f'{value:.4f}'
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description='OII-guided search of alpha: one training per step '
+        '(bisection, or --grid for the grid search)')
+    parser.add_argument('config', help='training config')
+    parser.add_argument('--work-dir', required=True,
+                        help='search directory: one sub-directory per alpha, '
+                        'search.md and search.json')
+    parser.add_argument('--interval', nargs=2, type=float,
+                        default=[0.1, 0.9], metavar=('LOW', 'HIGH'),
+                        help='alpha interval (default 0.1 0.9)')
+    parser.add_argument('--target', nargs=2, type=float, default=[0.3, 0.4],
+                        metavar=('M0', 'M1'),
+                        help='target OII interval (default 0.3 0.4)')
+    parser.add_argument('--max-steps', type=int, default=5,
+                        help='most trainings of the bisection (default 5)')
+    parser.add_argument('--grid', type=int, default=None, metavar='K',
+                        help='train the K+1 evenly spaced alpha of the '
+                        'interval instead of the bisection')
+    parser.add_argument('--metric', default='OII',
+                        help='OII key of the validation results')
+    parser.add_argument('--nproc', type=int, default=1,
+                        help='processes per training (tools/dist_train.sh)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='config overrides for every training')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import mmseg_dibe  # noqa: F401  (registers the losses: alpha lookup)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt(f'signal {signum}')
+
+    signal.signal(signal.SIGTERM, on_term)
+    search = OIISearch(args.config, args.work_dir, args.interval, args.target,
+                       args.max_steps, args.grid, args.cfg_options,
+                       args.metric, args.nproc)
+    try:
+        search.run()
+    except KeyboardInterrupt:
+        print('[oii_search] interrupted; run the same command again to '
+              'resume', file=sys.stderr)
+        sys.exit(130)
+    except TrainingFailed as exc:
+        print(f'[oii_search] {exc}', file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
