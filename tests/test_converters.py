@@ -57,8 +57,8 @@ def grey_levels_mask(h, w, rng):
 
 
 # ---------------------------------------------------------------- MTSDD
-@pytest.fixture
-def mtsdd_src(tmp_path):
+def make_mtsdd_tree(tmp_path: Path):
+    """An MTSDD-like tree; returns (SRC, {name: expected 0/1 mask})."""
     rng = np.random.default_rng(0)
     d = tmp_path / 'MTSDD' / 'MT_Blowhole' / 'Imgs'
     d.mkdir(parents=True)
@@ -79,6 +79,11 @@ def mtsdd_src(tmp_path):
     Image.fromarray(np.zeros((24, 40), np.uint8), 'L').save(d / 'wrong.jpg')
     Image.fromarray(np.zeros((20, 40), np.uint8), 'L').save(d / 'wrong.png')
     return tmp_path / 'MTSDD', expected
+
+
+@pytest.fixture
+def mtsdd_src(tmp_path):
+    return make_mtsdd_tree(tmp_path)
 
 
 def test_mtsdd_converts_thresholds_and_reports(mtsdd_src, tmp_path):
@@ -176,8 +181,8 @@ def write_cfd_mat(path: Path, seg: np.ndarray):
     savemat(str(path), {'groundTruth': gt})
 
 
-@pytest.fixture
-def cfd_src(tmp_path):
+def make_cfd_tree(tmp_path: Path):
+    """A CrackForest-like tree; returns (SRC, {stem: Segmentation})."""
     rng = np.random.default_rng(1)
     root = tmp_path / 'CrackForest'
     (root / 'image').mkdir(parents=True)
@@ -202,6 +207,11 @@ def cfd_src(tmp_path):
         root / 'image' / '300.jpg')
     (root / 'groundTruth' / '300.mat').write_bytes(b'MATLAB garbage')
     return root, segs
+
+
+@pytest.fixture
+def cfd_src(tmp_path):
+    return make_cfd_tree(tmp_path)
 
 
 def test_cfd_tiles_labels_and_split(cfd_src, tmp_path):
@@ -263,8 +273,8 @@ def test_cfd_refuses_non_empty_out(cfd_src, tmp_path):
 
 
 # ---------------------------------------------------------------- THC
-@pytest.fixture
-def thc_src(tmp_path):
+def make_thc_tree(tmp_path: Path):
+    """A THC112-like tree; returns (SRC, {name: expected 0/1 mask})."""
     rng = np.random.default_rng(2)
     root = tmp_path / 'DIBE' / 'THC112'
     dirs = {k: root / f'{k}_112' for k in (
@@ -294,6 +304,11 @@ def thc_src(tmp_path):
     (dirs['train_dataset'] / '6_filp.png').write_bytes(b'\x89PNG broken')
     Image.fromarray(raw).save(dirs['train_label'] / '6_filp.png')
     return tmp_path / 'DIBE', labels
+
+
+@pytest.fixture
+def thc_src(tmp_path):
+    return make_thc_tree(tmp_path)
 
 
 def test_thc_keeps_published_split_and_binarises(thc_src, tmp_path):
