@@ -19,7 +19,7 @@ from utils import REPO  # noqa: E402
 
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
                  if '_base_' not in p.parts)
-EXPERIMENTS = sorted((REPO / 'configs' / 'dibe').glob('*.py'))
+EXPERIMENTS = sorted((REPO / 'configs' / 'dibe').glob('*_50e_*.py'))
 NAME = re.compile(
     r'^(?P<model>segnet_vgg16-bn|unet-s5-d16|pspnet_r50-d8|deeplabv3_r50-d8)'
     r'_(?P<loss>ft|dibe-reg|hf|dibe|tversky|dibe-dis)_50e_'

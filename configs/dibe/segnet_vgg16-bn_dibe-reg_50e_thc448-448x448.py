@@ -12,8 +12,11 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
 default_scope = 'mmseg'
+# Logs by epoch (mmseg's default runtime logs by iteration).
+log_processor = dict(by_epoch=True)
 crop_size = (448, 448)
 loss = dict(type='DIBERegLoss', alpha=0.3, beta=0.7, gamma=1.5)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    decode_head=dict(loss_decode=loss))
+    # `_delete_`: replace the base's loss instead of merging keys into it.
+    decode_head=dict(loss_decode=dict(_delete_=True, **loss)))

@@ -28,5 +28,4 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=True, interval=5, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-log_processor = dict(by_epoch=True)
 randomness = dict(seed=0)

@@ -1,0 +1,49 @@
+# A CPU-sized check on real data (not a paper setting): U-Net with 1/8 of
+# the width (base_channels 8 instead of 64), DIBE loss as in
+# unet-s5-d16_dibe_50e_mt-blowhole-256x256.py, 192x192 random crops, batch 8,
+# 30 epochs, validation (IoU, PA, OII) on the whole val images every 10 epochs.
+# About ten minutes on 2 CPU cores:
+#   python tools/dataset_converters/mtsdd.py ../shared/data/MTSDD \
+#       data/mt_blowhole --subset Blowhole
+#   python tools/train.py \
+#       configs/dibe/unet-s5-tiny_dibe_30e_mt-blowhole-192x192.py
+_base_ = ['./unet-s5-d16_dibe_50e_mt-blowhole-256x256.py']
+crop_size = (192, 192)
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(base_channels=8, norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=8, channels=8, norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=16, channels=8, norm_cfg=norm_cfg))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    dict(type='PhotoMetricDistortion', hue_delta=0),
+    dict(type='PackSegInputs'),
+]
+# No worker processes: on a 2-core machine they only compete with the model.
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader
+max_epochs = 30
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+default_hooks = dict(
+    logger=dict(interval=5),
+    checkpoint=dict(interval=10, max_keep_ckpts=1))
