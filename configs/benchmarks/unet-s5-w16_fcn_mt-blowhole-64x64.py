@@ -1,0 +1,94 @@
+# CPU-scale comparison of the losses (benchmarks/compare_losses.py): the
+# reduced-width U-Net of `make demo` on MTSDD Blowhole (Table 2: FG:BG 1:333),
+# converted by `tools/dataset_converters/mtsdd.py SRC data/mt_blowhole
+# --subset Blowhole`.
+# The whole images (about 105-512 x 280-380) are scaled so that their long
+# side is 128 (a blowhole of ~100 px keeps ~15 px), training takes random
+# 64x64 crops of them, validation the whole scaled images.
+_base_ = [
+    'mmseg::_base_/models/fcn_unet_s5-d16.py',
+    '../_base_/datasets/mt_blowhole.py',
+    'mmseg::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
+default_scope = 'mmseg'
+
+data_root = 'data/mt_blowhole'
+crop_size = (64, 64)
+scale = (128, 128)
+norm_cfg = dict(type='BN', requires_grad=True)
+loss = dict(type='DIBELoss', alpha=0.3, lam=0.75, gamma=2.0, theta=0.5)
+model = dict(
+    # Validation images keep their aspect ratio: pad them to a multiple of
+    # 16 (the U-Net's four 2x down-samplings).
+    data_preprocessor=dict(size=crop_size, test_cfg=dict(size_divisor=16)),
+    backbone=dict(base_channels=16, norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=16,
+        channels=16,
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        norm_cfg=norm_cfg,
+        loss_decode=loss),
+    auxiliary_head=dict(
+        in_channels=32,
+        channels=16,
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        norm_cfg=norm_cfg,
+        loss_decode=dict(loss, loss_weight=0.4)),
+    test_cfg=dict(mode='whole'))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    dict(type='PhotoMetricDistortion', hue_delta=0),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='PackSegInputs'),
+]
+# No worker processes on a 2-core machine (see the synthetic base).
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005),
+    clip_grad=None)
+max_iters = 300
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
+         by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=30)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                    interval=max_iters, max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook', draw=False))
+randomness = dict(seed=0)

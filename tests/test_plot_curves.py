@@ -1,0 +1,100 @@
+"""tools/analysis/plot_curves.py on the real work directories of
+test_report.py (trained once per session)."""
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from test_report import SEEDS, trained_work_dirs
+from utils import run_tool
+
+
+@pytest.fixture(scope='session')
+def work_dirs(tmp_path_factory, tiny_data_root):
+    return trained_work_dirs(tmp_path_factory, tiny_data_root)
+
+
+def records(work_dir, val):
+    path = next(Path(work_dir).glob('*/vis_data/scalars.json'))
+    out = []
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if ('IoU' in r) == val:
+            out.append(r)
+    return out
+
+
+def finite_count(rs, key):
+    return sum(1 for r in rs if key in r and math.isfinite(r[key]))
+
+
+def points(stdout):
+    """{key: [points of each run]} from the tool's summary lines."""
+    found = {}
+    for line in stdout.splitlines():
+        m = re.match(r'^(\S+): (.*)$', line)
+        if m and 'points' in m.group(2):
+            found[m.group(1)] = [int(n) for n in
+                                 re.findall(r'\((\d+) points\)', m.group(2))]
+    return found
+
+
+@pytest.mark.slow
+def test_several_runs_one_figure(work_dirs, tmp_path):
+    out = tmp_path / 'curves.png'
+    proc = run_tool('tools/analysis/plot_curves.py',
+                    *[work_dirs[s] for s in SEEDS], '--keys', 'OII', 'IoU',
+                    'PA', '--target', 0.3, 0.4, '--out', out, '--dpi', 50)
+    drawn = points(proc.stdout)
+    for key in ('OII', 'IoU', 'PA'):
+        expect = [finite_count(records(work_dirs[s], True), key)
+                  for s in SEEDS]
+        assert drawn[key] == expect, (key, proc.stdout)
+    assert drawn['IoU'] == [2, 2]  # validation after iterations 2 and 4
+    # Seeds that share a config are told apart in the legend.
+    assert 'seed 0' in proc.stdout and 'seed 1' in proc.stdout
+    width, height = Image.open(out).size
+    # Three panels of 4.6 x 3.8 inches at 50 dpi.
+    assert (width, height) == (690, 190)
+
+
+@pytest.mark.slow
+def test_imbalance_mode_oii_beside_fp_fn(work_dirs, tmp_path):
+    out = tmp_path / 'fig7.png'
+    proc = run_tool('tools/analysis/plot_curves.py', work_dirs[0],
+                    '--imbalance', '--labels', 'DIBE a=0.3', '--out', out,
+                    '--dpi', 50)
+    drawn = points(proc.stdout)
+    assert list(drawn) == ['OII', 'FP/FN']
+    val = records(work_dirs[0], True)
+    assert drawn['FP/FN'] == [finite_count(val, 'FP/FN')]
+    assert drawn['OII'] == [finite_count(val, 'OII')]
+    assert 'DIBE a=0.3' in proc.stdout
+    assert Image.open(out).size == (460, 190)
+
+
+@pytest.mark.slow
+def test_training_keys_come_from_train_records(work_dirs, tmp_path):
+    proc = run_tool('tools/analysis/plot_curves.py', work_dirs[0],
+                    '--keys', 'loss', 'lr', '--out', tmp_path / 'loss.png',
+                    '--dpi', 50)
+    train = records(work_dirs[0], False)
+    assert points(proc.stdout) == {'loss': [len(train)], 'lr': [len(train)]}
+
+
+@pytest.mark.slow
+def test_errors_name_the_problem(work_dirs, tmp_path):
+    proc = run_tool('tools/analysis/plot_curves.py', work_dirs[0],
+                    '--keys', 'mIoU_missing', '--out', tmp_path / 'x.png',
+                    check=False)
+    assert proc.returncode != 0
+    assert "'mIoU_missing'" in proc.stderr
+    assert not (tmp_path / 'x.png').exists()
+    proc = run_tool('tools/analysis/plot_curves.py', work_dirs[0],
+                    work_dirs[1], '--labels', 'only-one', '--out',
+                    tmp_path / 'y.png', check=False)
+    assert proc.returncode != 0
+    assert '--labels has 1 entries for 2 work directories' in proc.stderr
