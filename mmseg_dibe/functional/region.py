@@ -100,6 +100,24 @@ def dice_coefficient(tp: Tensor, fp: Tensor, fn: Tensor,
     return tversky_index(tp, fp, fn, 0.5, 0.5, eps / 2)
 
 
+def region_form(index: Tensor, base: str = 'linear',
+                exponent: float = 1.0) -> Tensor:
+    """``(1 − index)^e`` (``base='linear'``) or ``(−log index)^e``
+    (``base='log'``) of a Tversky or Dice index in ``(0, 1]``.
+
+    Derivatives with respect to the index: Eq. 22 for ``(1 − Tv)^(1/γ)``,
+    Eq. 23 for ``(−log Tv)^(1/γ)`` (exact above :data:`POWER_FLOOR`).
+    """
+    if base not in REGION_BASES:
+        raise ValueError(f'base must be one of {REGION_BASES}, got {base!r}')
+    if base == 'linear':
+        t = 1 - index
+    else:
+        # index ∈ (0, 1] because ε > 0: −log is finite and ≥ 0.
+        t = -torch.log(index)
+    return safe_pow(t, exponent)
+
+
 def region_loss(tp: Tensor,
                 fp: Tensor,
                 fn: Tensor,
@@ -144,13 +162,8 @@ def region_loss(tp: Tensor,
                          f'{tuple(tp.shape)}')
     if aggregation == 'batch':
         tp, fp, fn = tp.sum(0), fp.sum(0), fn.sum(0)
-    index = tversky_index(tp, fp, fn, alpha, beta, eps)
-    if base == 'linear':
-        t = 1 - index
-    else:
-        # index ∈ (0, 1] because ε > 0: −log is finite and ≥ 0.
-        t = -torch.log(index)
-    loss = safe_pow(t, exponent)
+    loss = region_form(tversky_index(tp, fp, fn, alpha, beta, eps), base,
+                       exponent)
     if aggregation == 'batch':
         return loss.mean()
     # Per image: images made only of ignored pixels (all padding) carry no

@@ -1,0 +1,184 @@
+"""Time and memory of every loss against ``F.binary_cross_entropy_with_logits``.
+
+Forward + backward on ``(8, 1, 448, 448)`` float32 logits (the paper's THC448
+crops, batch 8), on CPU and, when present, CUDA. Measurements are
+interleaved round by round (BCE, then every loss, then again), and the ratio
+reported is the median over rounds of ``time(loss) / time(BCE)`` of the same
+round, so a busy machine slows both sides alike. Peak extra memory is the
+highest amount of memory allocated on top of the inputs during one forward +
+backward (CUDA: the allocator's peak; CPU: the profiler's allocation trace).
+
+Usage::
+
+    python benchmarks/losses.py [--device cpu|cuda|all] [--rounds 15]
+        [--shape 8 1 448 448] [--no-compile]
+
+The DIBE family's target on CPU is a ratio of at most 2.0.
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+from mmseg_dibe.functional import fused  # noqa: E402
+from mmseg_dibe.losses import (BinaryDiceLoss, BinaryFocalLoss,  # noqa: E402
+                               BinaryTverskyLoss, ComboLoss, DIBEDisLoss,
+                               DIBELoss, DIBERegLoss, ExpLogLoss,
+                               FocalTverskyLoss, HybridFocalLoss, WBCELoss)
+
+DIBE_FAMILY = ('DIBEDisLoss', 'DIBERegLoss', 'DIBELoss')
+TARGET = 2.0
+
+
+def make_inputs(shape, device):
+    gen = torch.Generator().manual_seed(0)
+    logits = (torch.randn(shape, generator=gen) * 3).to(device)
+    # Sparse targets (~2 %) as in crack data.
+    label = (torch.rand(shape[0], *shape[2:], generator=gen) < 0.02).long()
+    return logits, label.to(device)
+
+
+def candidates():
+    rows = [('BCE (F.binary_cross_entropy_with_logits)', None)]
+    for loss in (WBCELoss(), BinaryFocalLoss(), BinaryDiceLoss(),
+                 BinaryTverskyLoss(), FocalTverskyLoss(), ComboLoss(),
+                 ExpLogLoss(), HybridFocalLoss(), DIBEDisLoss(),
+                 DIBERegLoss(), DIBELoss()):
+        rows.append((type(loss).__name__, loss))
+    return rows
+
+
+def step_fn(loss, logits, label, target):
+    x = logits.clone().requires_grad_()
+
+    def step():
+        x.grad = None
+        if loss is None:
+            value = F.binary_cross_entropy_with_logits(x[:, 0], target)
+        else:
+            value = loss(x, label)
+        value.backward()
+
+    return step, x
+
+
+def sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def peak_extra_mib(step, device):
+    """Peak memory allocated during one step, beyond what existed before."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU],
+                 profile_memory=True) as prof:
+        step()
+    events = sorted(prof.events(), key=lambda e: e.time_range.start)
+    current = peak = 0
+    for event in events:
+        current += event.self_cpu_memory_usage
+        peak = max(peak, current)
+    return peak / 2**20
+
+
+def bench(device, shape, rounds):
+    logits, label = make_inputs(shape, device)
+    target = (label == 1).float()  # BCE gets its float target for free
+    rows = candidates()
+    steps = []
+    compile_s = {}
+    for name, loss in rows:
+        step, x = step_fn(loss, logits, label, target)
+        start = time.perf_counter()
+        step()  # first call: compiles the fused kernels where they are used
+        sync(device)
+        compile_s[name] = time.perf_counter() - start
+        step()
+        sync(device)
+        steps.append(step)
+    times = [[] for _ in rows]
+    for _ in range(rounds):
+        for i, step in enumerate(steps):
+            sync(device)
+            start = time.perf_counter()
+            step()
+            sync(device)
+            times[i].append(time.perf_counter() - start)
+    results = []
+    for i, (name, loss) in enumerate(rows):
+        ratios = [t / b for t, b in zip(times[i], times[0])]
+        results.append(
+            dict(name=name, ms=1e3 * statistics.median(times[i]),
+                 ratio=statistics.median(ratios),
+                 mem=peak_extra_mib(steps[i], device),
+                 first_s=compile_s[name]))
+    return results
+
+
+def print_table(device, shape, results):
+    print(f'\n### {device.type.upper()}: forward + backward, logits '
+          f'{tuple(shape)} float32')
+    if device.type == 'cpu':
+        print(f'torch {torch.__version__}, {torch.get_num_threads()} '
+              f'threads, {platform.processor() or platform.machine()}, '
+              f'fused kernels compiled: {fused.compile_enabled()}')
+    else:
+        print(f'torch {torch.__version__}, '
+              f'{torch.cuda.get_device_name(device)}, fused kernels '
+              f'compiled: {fused.compile_enabled()}')
+    print()
+    print('| loss | median ms | x BCE | peak extra MiB | first call s |')
+    print('|---|---:|---:|---:|---:|')
+    for r in results:
+        flag = ''
+        if device.type == 'cpu' and r['name'] in DIBE_FAMILY:
+            flag = ' ✓' if r['ratio'] <= TARGET else ' ✗ (target 2.0)'
+        print(f"| {r['name']} | {r['ms']:.1f} | {r['ratio']:.2f}{flag} | "
+              f"{r['mem']:.1f} | {r['first_s']:.2f} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='all',
+                        choices=['cpu', 'cuda', 'all'])
+    parser.add_argument('--rounds', type=int, default=15)
+    parser.add_argument('--shape', type=int, nargs=4,
+                        default=[8, 1, 448, 448])
+    parser.add_argument('--no-compile', action='store_true',
+                        help='run the fused kernels eagerly')
+    args = parser.parse_args(argv)
+    if args.no_compile:
+        fused.set_compile(False)
+    devices = []
+    if args.device in ('cpu', 'all'):
+        devices.append(torch.device('cpu'))
+    if args.device in ('cuda', 'all') and torch.cuda.is_available():
+        devices.append(torch.device('cuda'))
+    elif args.device == 'cuda':
+        parser.error('CUDA is not available')
+    failed = False
+    for device in devices:
+        results = bench(device, args.shape, args.rounds)
+        print_table(device, args.shape, results)
+        failed |= any(r['ratio'] > TARGET for r in results
+                      if device.type == 'cpu' and r['name'] in DIBE_FAMILY)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
