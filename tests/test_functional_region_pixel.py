@@ -203,8 +203,8 @@ def test_fused_matches_pixel_path_and_soft_counts(eager_kernels, per_image):
     dis_ref = torch.where(valid, terms, 0.0).sum(dims or (0, 1, 2))
     torch.testing.assert_close(st.dis_sum.reshape(dis_ref.shape), dis_ref)
     torch.testing.assert_close(st.tp.reshape(tp.shape), tp)
-    torch.testing.assert_close((st.psum - st.tp).reshape(fp.shape), fp)
-    torch.testing.assert_close((st.ysum - st.tp).reshape(fn.shape), fn)
+    torch.testing.assert_close(st.fp.reshape(fp.shape), fp)
+    torch.testing.assert_close(st.fn.reshape(fn.shape), fn)
     assert st.count.sum().item() == valid.sum().item()
 
 
@@ -217,7 +217,7 @@ def test_fused_gradcheck(eager_kernels):
         st = fused.binary_dibe_stats(inp, label, alpha=0.4, beta=0.6,
                                      lam=0.7, gamma=1.5, per_image=True)
         # A smooth function of all differentiable outputs.
-        return (st.dis_sum * 0.3 + st.tp**2 - 0.5 * st.psum).sum()
+        return (st.dis_sum * 0.3 + st.tp**2 - 0.5 * st.fp + st.fn**1.5).sum()
 
     # Keep logits away from the threshold, where Eq. 16 switches case.
     x = torch.where(x.abs() < 0.2, x + 0.5, x)

@@ -4,11 +4,11 @@ A loss written as a chain of tensor operations reads and writes the whole
 ``(N, 1, H, W)`` map once per operation and autograd keeps most of the
 intermediates; for DIBE_Dis that was ~13x the time of
 ``F.binary_cross_entropy_with_logits``. Here the whole binary DIBE
-computation (Eq. 16 per pixel, and the soft TP / ΣP / ΣY sums the region term
+computation (Eq. 16 per pixel, and the soft TP / FP / FN sums the region term
 Eq. 18 needs) is one :class:`torch.autograd.Function`:
 
 * the forward reduces the logits and labels to a few numbers per image
-  (distribution sum, valid count, TP, ΣP, ΣY, and two counters for input
+  (distribution sum, valid count, TP, FP, FN, and two counters for input
   checks) and saves nothing but its inputs;
 * the backward recomputes the per-pixel quantities and applies the
   closed-form derivative (:func:`.pixel.modulated_log_with_grad`, Eq. 17
@@ -91,7 +91,7 @@ def _unpack(x: Tensor, label: Tensor, params: Tensor, ignore_index: int):
 def _forward_kernel(x: Tensor, label: Tensor, params: Tensor,
                     ignore_index: int, with_dis: bool, with_region: bool,
                     gamma):
-    valid, pos, prob, _, log_pt, scale, weight = _unpack(
+    valid, pos, prob, prob_bg, log_pt, scale, weight = _unpack(
         x, label, params, ignore_index)
     zero = torch.zeros_like(x)
     nonfinite = (~torch.isfinite(x)).sum()
@@ -106,19 +106,21 @@ def _forward_kernel(x: Tensor, label: Tensor, params: Tensor,
     else:
         dis = zero.sum(1)
     if with_region:
-        prob = torch.where(valid, prob, zero)
-        target = pos & valid
-        tp = torch.where(target, prob, zero).sum(1)
-        psum = prob.sum(1)
-        ysum = target.sum(1).to(x.dtype)
+        # FP and FN as their own sums (with 1 − p from e^{−|x|}, exact)
+        # rather than ΣP − TP and ΣY − TP: near a perfect prediction those
+        # differences cancel catastrophically in float32.
+        tp = torch.where(valid & pos, prob, zero).sum(1)
+        fp = torch.where(valid & ~pos, prob, zero).sum(1)
+        fn = torch.where(valid & pos, prob_bg, zero).sum(1)
     else:
-        tp = psum = ysum = zero.sum(1)
-    return dis, count, tp, psum, ysum, nonfinite, invalid
+        tp = fp = fn = zero.sum(1)
+    return dis, count, tp, fp, fn, nonfinite, invalid
 
 
 def _backward_kernel(x: Tensor, label: Tensor, params: Tensor,
                      ignore_index: int, with_dis: bool, with_region: bool,
-                     g_dis: Tensor, g_tp: Tensor, g_psum: Tensor,
+                     g_dis: Tensor, g_tp: Tensor, g_fp: Tensor,
+                     g_fn: Tensor,
                      gamma) -> Tensor:
     valid, pos, prob, prob_bg, log_pt, scale, weight = _unpack(
         x, label, params, ignore_index)
@@ -132,9 +134,10 @@ def _backward_kernel(x: Tensor, label: Tensor, params: Tensor,
         d_x = weight * d_log_pt * torch.where(pos, prob_bg, -prob)
         grad = g_dis.unsqueeze(1) * d_x
     if with_region:
-        d_prob = prob * prob_bg  # σ'(x) = p (1 − p)
-        g = torch.where(pos, g_tp.unsqueeze(1) + g_psum.unsqueeze(1),
-                        g_psum.unsqueeze(1).expand_as(x))
+        # dTP/dx = y·σ', dFP/dx = (1 − y)·σ', dFN/dx = −y·σ', σ' = p(1 − p).
+        d_prob = prob * prob_bg
+        g = torch.where(pos, (g_tp - g_fn).unsqueeze(1),
+                        g_fp.unsqueeze(1).expand_as(x))
         grad = grad + d_prob * g
     return torch.where(valid, grad, zero)
 
@@ -192,18 +195,19 @@ class _BinaryDIBE(torch.autograd.Function):
         ctx.gamma = gamma
         ctx.ignore_index = ignore_index
         ctx.flags = (with_dis, with_region)
-        dis, count, tp, psum, ysum, nonfinite, invalid = outs
-        ctx.mark_non_differentiable(count, ysum, nonfinite, invalid)
-        return dis, count, tp, psum, ysum, nonfinite, invalid
+        dis, count, tp, fp, fn, nonfinite, invalid = outs
+        ctx.mark_non_differentiable(count, nonfinite, invalid)
+        return dis, count, tp, fp, fn, nonfinite, invalid
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, g_dis, g_count, g_tp, g_psum, g_ysum, g_nf, g_inv):
+    def backward(ctx, g_dis, g_count, g_tp, g_fp, g_fn, g_nf, g_inv):
         x, label, params = ctx.saved_tensors
         with_dis, with_region = ctx.flags
         grad = _run('backward', _backward_kernel, ctx.gamma, x, label, params,
                     ctx.ignore_index, with_dis, with_region,
-                    g_dis.to(x.dtype), g_tp.to(x.dtype), g_psum.to(x.dtype))
+                    g_dis.to(x.dtype), g_tp.to(x.dtype), g_fp.to(x.dtype),
+                    g_fn.to(x.dtype))
         return grad, None, None, None, None, None, None
 
 
@@ -213,8 +217,8 @@ class BinaryStats(NamedTuple):
     dis_sum: Tensor  #: Σ over valid pixels of the Eq. 16 term
     count: Tensor  #: number of valid pixels
     tp: Tensor  #: soft TP = Σ p·y
-    psum: Tensor  #: Σ p (so FP = ΣP − TP)
-    ysum: Tensor  #: Σ y (so FN = ΣY − TP)
+    fp: Tensor  #: soft FP = Σ p·(1 − y)
+    fn: Tensor  #: soft FN = Σ (1 − p)·y
     nonfinite: Tensor  #: number of non-finite logits (all pixels)
     invalid: Tensor  #: number of valid labels other than 0 and 1
 
@@ -246,10 +250,10 @@ def binary_dibe_stats(logits: Tensor,
         ignore_index (int): Label value that takes part in nothing.
         per_image (bool): Sums per image (``(N,)``) instead of one sum.
         with_dis (bool): Compute the distribution term.
-        with_region (bool): Compute TP, ΣP, ΣY.
+        with_region (bool): Compute TP, FP, FN.
 
     Returns:
-        BinaryStats: Differentiable ``dis_sum``, ``tp``, ``psum``.
+        BinaryStats: Differentiable ``dis_sum``, ``tp``, ``fp``, ``fn``.
     """
     n = logits.shape[0]
     x = logits.reshape(n, -1)

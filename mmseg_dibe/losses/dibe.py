@@ -53,9 +53,7 @@ class _DIBEBase(AlphaBetaMixin, BaseSegLoss):
             # Mean over valid pixels; 0 (connected, zero gradient) when all
             # pixels are ignored.
             dis = stats.dis_sum.sum() / stats.count.sum().clamp_min(1)
-            tp = stats.tp.unsqueeze(1)
-            fp = (stats.psum - stats.tp).unsqueeze(1)
-            fn = (stats.ysum - stats.tp).unsqueeze(1)
+            tp, fp, fn = (c.unsqueeze(1) for c in stats[2:5])
             present = stats.count > 0
         else:
             self.check_inputs(logits, label, ignore_index)
