@@ -398,7 +398,7 @@ def run_guidance(args, roots):
 # --------------------------------------------------------------------------
 # Markdown
 # --------------------------------------------------------------------------
-def _fmt_iters(values, iters):
+def _fmt_iters(values):
     hit = [v for v in values if v is not None]
     text = fmt_mean_std(hit, 0) if hit else 'not reached'
     if hit and len(hit) < len(values):
@@ -445,16 +445,12 @@ def markdown(args, table, guidance, elapsed, data_note):
                   '|---|---|---|---|---|---|---|---|']
         for loss, e in block['rows'].items():
             secs = mean_std(e['seconds'])[0]
-            lines.append(
-                f'| {loss} | {len(e["seeds"])} | {fmt_mean_std(e["IoU"])} | '
-                f'{fmt_mean_std(e["PA"])} | {fmt_mean_std(e["OII"])} | '
-                f'{fmt_mean_std(e["best_IoU"])} | '
-                f'{_fmt_iters(e["iters_to_usable"], args.iters)} | '
-                f'{secs:.0f} |' if secs is not None else
-                f'| {loss} | {len(e["seeds"])} | {fmt_mean_std(e["IoU"])} | '
-                f'{fmt_mean_std(e["PA"])} | {fmt_mean_std(e["OII"])} | '
-                f'{fmt_mean_std(e["best_IoU"])} | '
-                f'{_fmt_iters(e["iters_to_usable"], args.iters)} | - |')
+            cells = [loss, str(len(e['seeds'])), fmt_mean_std(e['IoU']),
+                     fmt_mean_std(e['PA']), fmt_mean_std(e['OII']),
+                     fmt_mean_std(e['best_IoU']),
+                     _fmt_iters(e['iters_to_usable']),
+                     f'{secs:.0f}' if secs is not None else '-']
+            lines.append('| ' + ' | '.join(cells) + ' |')
         lines.append('')
     if guidance:
         b, g = guidance.get('bisection'), guidance.get('grid')

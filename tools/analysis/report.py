@@ -355,6 +355,9 @@ class Run:
             ds = ds['dataset']
         kind = ds.get('type', '-')
         name = DATASET_NAMES.get(kind, kind)
+        root = osp.basename(str(ds.get('data_root', '')).rstrip('/'))
+        if kind == 'THCDataset' and re.fullmatch(r'thc\d+', root.lower()):
+            name = root.upper()  # THC448 / THC224 / THC112 (crop sizes)
         if ds.get('subset'):
             name += f' {ds["subset"]}'
         return name
@@ -549,7 +552,6 @@ COLLECTION = OrderedDict([
     ('Paper', OrderedDict([
         ('Title', 'Harmonizing Output Imbalance for semantic segmentation '
          'on extremely-imbalanced input data'),
-        ('URL', ''),
     ])),
     ('README', 'configs/dibe/README.md'),
     ('Frameworks', ['PyTorch']),
