@@ -107,12 +107,14 @@ class SegNetEncoder(BaseModule):
         outs: List[torch.Tensor] = []
         indices, sizes = [], []
         for stage in self.stages:
-            x = stage(x)
+            # Checked before the convolutions: a 1x1 map would otherwise fail
+            # inside BatchNorm with a message that does not name the cause.
             if min(x.shape[-2:]) < 2:
                 raise ValueError(
                     f'{type(self).__name__}: a {x.shape[-2]}x{x.shape[-1]} '
                     f'map cannot be pooled again; the input must be at '
                     f'least {2 ** len(self.stages)} pixels on each side')
+            x = stage(x)
             sizes.append((int(x.shape[-2]), int(x.shape[-1])))
             x, idx = F.max_pool2d(x, 2, 2, return_indices=True)
             indices.append(idx)
