@@ -21,7 +21,7 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    dict(type='PhotoMetricDistortion', hue_delta=0),
+    dict(type='PhotoMetricDistortion', hue_delta=1),
     dict(type='PackSegInputs'),
 ]
 # No worker processes: on a 2-core machine they only compete with the model.

@@ -13,7 +13,9 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
     # The paper's photometric augmentation: brightness, contrast, saturation.
-    dict(type='PhotoMetricDistortion', hue_delta=0),
+    # (hue_delta=0 crashes mmseg 1.2.2: randint(0, 0); 1 of 180 is no shift
+    # worth the name, and grey images have no hue anyway.)
+    dict(type='PhotoMetricDistortion', hue_delta=1),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
