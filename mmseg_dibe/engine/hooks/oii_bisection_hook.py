@@ -63,17 +63,11 @@ def find_alpha_losses(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     return found
 
 
-def _set_attr(module: nn.Module, name: str, value: float) -> bool:
-    """Set a float hyper-parameter unless it is a read-only property."""
-    prop = getattr(type(module), name, None)
-    if isinstance(prop, property) and prop.fset is None:
-        return False  # derived from alpha (e.g. beta = 1 - alpha)
-    setattr(module, name, value)
-    return True
-
-
 def set_loss_alpha(model: nn.Module, alpha: float) -> List[str]:
     """Set ``alpha`` (and ``beta = 1 − alpha``) on the model's losses.
+
+    ``beta`` is only written where it does not already follow from the new
+    ``alpha`` (losses that derive it, e.g. ``DIBELoss``, refuse a write).
 
     Args:
         model (nn.Module): A segmentor, possibly wrapped.
@@ -82,11 +76,15 @@ def set_loss_alpha(model: nn.Module, alpha: float) -> List[str]:
     Returns:
         list[str]: Names of the modules that were changed.
     """
+    alpha = float(alpha)
     names = []
     for name, module in find_alpha_losses(model):
-        _set_attr(module, 'alpha', float(alpha))
-        if hasattr(module, 'beta'):
-            _set_attr(module, 'beta', 1.0 - float(alpha))
+        module.alpha = alpha
+        beta = getattr(module, 'beta', None)
+        if isinstance(beta, (int, float)) and abs(beta - (1 - alpha)) > 1e-12:
+            prop = getattr(type(module), 'beta', None)
+            if not (isinstance(prop, property) and prop.fset is None):
+                module.beta = 1.0 - alpha
         names.append(name)
     return names
 
