@@ -115,7 +115,8 @@ def parse_args(argv=None):
                         help='training iterations of every run (the fixed '
                         'budget)')
     parser.add_argument('--val-interval', type=int, default=None)
-    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='training batch (default 8, --quick 4)')
     parser.add_argument('--num-train', type=int, default=None,
                         help='synthetic training images')
     parser.add_argument('--num-val', type=int, default=None,
@@ -160,17 +161,19 @@ def parse_args(argv=None):
     if args.seeds is None:
         args.seeds = [0] if quick else [0, 1, 2]
     if args.iters is None:
-        args.iters = 60 if quick else 300
+        args.iters = 30 if quick else 300
+    if args.batch_size is None:
+        args.batch_size = 4 if quick else 8
     if args.val_interval is None:
         args.val_interval = max(1, args.iters // 10)
     if args.num_train is None:
-        args.num_train = 48 if quick else 200
+        args.num_train = 32 if quick else 200
     if args.num_val is None:
-        args.num_val = 16 if quick else 48
+        args.num_val = 8 if quick else 48
     if args.max_steps is None:
         args.max_steps = 2 if quick else 3
     if args.grid is None:
-        args.grid = 2 ** args.max_steps
+        args.grid = 2 if quick else 2 ** args.max_steps
     if args.threads is None:
         args.threads = max(1, min(2, (os.cpu_count() or 1) // args.jobs))
     if args.iters < 1 or args.val_interval < 1:
@@ -459,7 +462,9 @@ def markdown(args, table, guidance, elapsed, data_note):
                   f'Interval [0.1, 0.9], target OII ({args.target[0]:g}, '
                   f'{args.target[1]:g}), bisection of at most '
                   f'{args.max_steps} steps against a grid of '
-                  f'{args.grid + 1} α (the same resolution, 2^m + 1); one '
+                  f'{args.grid + 1} α' + (' (the same resolution, 2^m + 1)'
+                                         if args.grid == 2 ** args.max_steps
+                                         else '') + '; one '
                   f'training per α, seed {args.seeds[0]}, '
                   f'`tools/oii_search.py`.', '',
                   '| Search | Trainings | α tried | selected α | IoU | PA | '

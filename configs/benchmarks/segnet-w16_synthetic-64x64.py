@@ -29,7 +29,18 @@ model = dict(
         norm_cfg=norm_cfg,
         loss_decode=loss))
 
-train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root))
+# The synthetic base's PhotoMetricDistortion(hue_delta=0) crashes mmseg 1.2.2
+# (randint(0, 0)); hue_delta=1 is no visible shift on grey images.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    dict(type='PhotoMetricDistortion', hue_delta=1),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=8, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 

@@ -30,7 +30,8 @@ model = dict(
         out_channels=1,
         threshold=0.5,
         norm_cfg=norm_cfg,
-        loss_decode=loss),
+        # _delete_: replace mmseg's CrossEntropyLoss dict, do not merge.
+        loss_decode=dict(loss, _delete_=True)),
     auxiliary_head=dict(
         in_channels=32,
         channels=16,
@@ -38,7 +39,7 @@ model = dict(
         out_channels=1,
         threshold=0.5,
         norm_cfg=norm_cfg,
-        loss_decode=dict(loss, loss_weight=0.4)),
+        loss_decode=dict(loss, loss_weight=0.4, _delete_=True)),
     test_cfg=dict(mode='whole'))
 
 train_pipeline = [
@@ -48,13 +49,17 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    dict(type='PhotoMetricDistortion', hue_delta=0),
+    # hue_delta=0 crashes mmseg 1.2.2 (randint(0, 0)); 1 of 180 is no
+    # visible shift on grey images.
+    dict(type='PhotoMetricDistortion', hue_delta=1),
     dict(type='PackSegInputs'),
 ]
+# The labels are loaded after the resize: the metric compares the prediction,
+# resized back to the original image, with the original mask.
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
     dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
 # No worker processes on a 2-core machine (see the synthetic base).

@@ -5,6 +5,18 @@
 # sets the loss, the seed, the data root and the iteration budget.
 _base_ = ['../demo/unet-s5-tiny_dibe_synthetic-64x64.py']
 
+# The synthetic base's PhotoMetricDistortion(hue_delta=0) crashes mmseg 1.2.2
+# (randint(0, 0)); hue_delta=1 is no visible shift on grey images.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    dict(type='PhotoMetricDistortion', hue_delta=1),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
 # Frequent validation: the curves decide how many iterations each loss
 # needs to reach a usable IoU (the paper's Fig. 10).
 max_iters = 300
