@@ -152,6 +152,25 @@ def test_resume_continues_from_checkpoint(tmp_path, tiny_data_root):
     assert state['meta']['iter'] == 4
 
 
+class _ReachesOsViaGetattr:
+    """Pickles to ``getattr(HistoryBuffer, '__init__')``: an allowed class but
+    an attribute outside what mmengine stores."""
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_getattr_stand_in_only_resolves_history_buffer_methods(tmp_path):
+    from mmengine.runner import CheckpointLoader
+
+    import mmseg_dibe  # noqa: F401
+    path = tmp_path / 'sneaky.pth'
+    torch.save({'meta': _ReachesOsViaGetattr()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+
+
 class _RunsCode:
     """Pickles to a call of ``os.system``: a malicious "checkpoint"."""
 
@@ -189,7 +208,6 @@ def test_mmengine_state_types_are_allow_listed(tmp_path):
                'message_hub': {'log_scalars': {'train/loss': buf}}}
     path = tmp_path / 'ok.pth'
     torch.save(payload, path)
-    assert torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     loaded = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert loaded['meta']['seed'] == 3
     np.testing.assert_array_equal(loaded['meta']['arr'], np.arange(3.0))

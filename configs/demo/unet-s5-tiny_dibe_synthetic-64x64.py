@@ -11,7 +11,9 @@ default_scope = 'mmseg'
 data_root = 'data/synthetic_crack_demo'
 crop_size = (64, 64)
 norm_cfg = dict(type='BN', requires_grad=True)
-loss = dict(type='DIBELoss', alpha=0.3, lam=0.75, gamma=2.0, theta=0.5)
+# _delete_: replace the base config's CrossEntropyLoss instead of merging into it.
+loss = dict(
+    _delete_=True, type='DIBELoss', alpha=0.3, lam=0.75, gamma=2.0, theta=0.5)
 
 model = dict(
     data_preprocessor=dict(size=crop_size),

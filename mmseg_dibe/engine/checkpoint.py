@@ -48,17 +48,42 @@ def _numpy_dtype_classes() -> list:
     return [c for c in classes if c is not np.dtype]
 
 
+def history_buffer_method(owner, name: str):
+    """The one use of ``getattr`` that mmengine checkpoints contain.
+
+    A ``HistoryBuffer`` pickles its statistics methods (``min``, ``max``,
+    ``mean``, ``current`` and any registered later) as
+    ``getattr(HistoryBuffer, 'min')``. Allow-listing the real ``getattr``
+    would let a crafted file reach any attribute of any allowed object (and
+    from there, code); this stand-in is registered under the name
+    ``builtins.getattr`` and resolves only those methods.
+
+    Raises:
+        pickle.UnpicklingError: for any other object or attribute.
+    """
+    from mmengine.logging import HistoryBuffer
+    method = HistoryBuffer.__dict__.get(name) if isinstance(name, str) else None
+    if owner is not HistoryBuffer or name.startswith('_') or method is None:
+        raise pickle.UnpicklingError(
+            f'checkpoint asks for getattr({owner!r}, {name!r}); only '
+            f'HistoryBuffer statistics methods may be looked up')
+    return getattr(HistoryBuffer, name)
+
+
 def mmengine_checkpoint_globals() -> list:
     """Everything beyond plain tensors and containers that mmengine writes.
 
-    * ``mmengine.logging.HistoryBuffer``: the message hub's scalar logs;
+    * ``mmengine.logging.HistoryBuffer``: the message hub's scalar logs, and
+      the lookup of its statistics methods (:func:`history_buffer_method`,
+      standing in for ``builtins.getattr``);
     * numpy arrays (``ndarray``, ``_reconstruct``), scalars (``scalar``) and
       dtypes (``dtype`` and its per-type subclasses): the buffers' contents
       and the ``meta`` values numpy produced (seeds, epochs).
     """
     from mmengine.logging import HistoryBuffer
     return ([HistoryBuffer, np.ndarray, np.dtype] + _numpy_dtype_classes() +
-            _numpy_globals())
+            _numpy_globals() +
+            [(history_buffer_method, 'builtins.getattr')])
 
 
 def allow_mmengine_checkpoint_types() -> None:
@@ -93,14 +118,19 @@ def load_local_checkpoint(filename: str, map_location=None):
                           weights_only=True)
     except pickle.UnpicklingError as err:
         names = sorted(set(_UNSAFE_GLOBAL.findall(str(err))))
-        what = ', '.join(names) if names else 'a non-allow-listed object'
+        if names:
+            reason = (f'it asks to import {", ".join(names)}, which is not a '
+                      f'type mmengine stores in checkpoints')
+        else:
+            # torch wraps the unpickler's own reason between its advice.
+            detail = str(err).split('WeightsUnpickler error:')[-1]
+            reason = next((line.strip() for line in detail.splitlines()
+                           if line.strip()), 'unsupported content')
         raise pickle.UnpicklingError(
-            f'refused to load checkpoint {filename}: it asks to import '
-            f'{what}, which is not a type mmengine stores in checkpoints. '
-            f'Loading such a file could execute arbitrary code, so it was '
-            f'not unpickled. If you trust the file and know the type is '
-            f'harmless, add it with torch.serialization.add_safe_globals.'
-        ) from err
+            f'refused to load checkpoint {filename}: {reason}. Loading such '
+            f'a file could execute arbitrary code, so it was not unpickled. '
+            f'If you trust the file and know the type is harmless, add it '
+            f'with torch.serialization.add_safe_globals.') from err
 
 
 def install_safe_checkpoint_loader() -> None:

@@ -9,7 +9,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
     # The paper's photometric augmentation: brightness, contrast, saturation.
-    dict(type='PhotoMetricDistortion', hue_delta=0),
+    dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
