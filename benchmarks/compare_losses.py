@@ -111,6 +111,10 @@ def parse_args(argv=None):
                         action='store_false',
                         help='leave out WBCE, Dice and Focal')
     parser.add_argument('--seeds', nargs='+', type=int, default=None)
+    parser.add_argument('--reference-seeds', type=int, default=1,
+                        help='train the reference losses (WBCE, Dice, Focal) '
+                        'with only the first N seeds (they are context, not '
+                        'the comparison; default 1)')
     parser.add_argument('--iters', type=int, default=None,
                         help='training iterations of every run (the fixed '
                         'budget)')
@@ -161,17 +165,17 @@ def parse_args(argv=None):
     if args.seeds is None:
         args.seeds = [0] if quick else [0, 1, 2]
     if args.iters is None:
-        args.iters = 30 if quick else 300
+        args.iters = 30 if quick else 70
     if args.batch_size is None:
         args.batch_size = 4 if quick else 8
     if args.val_interval is None:
-        args.val_interval = max(1, args.iters // 10)
+        args.val_interval = max(1, args.iters // 7)
     if args.num_train is None:
-        args.num_train = 32 if quick else 200
+        args.num_train = 32 if quick else 160
     if args.num_val is None:
-        args.num_val = 8 if quick else 48
+        args.num_val = 8 if quick else 24
     if args.max_steps is None:
-        args.max_steps = 2 if quick else 3
+        args.max_steps = 2
     if args.grid is None:
         args.grid = 2 if quick else 2 ** args.max_steps
     if args.threads is None:
@@ -275,7 +279,10 @@ randomness = dict(seed={seed})
 
 
 def slug(text):
-    return ''.join(c if c.isalnum() else '-' for c in text.lower()).strip('-')
+    """'U-Net / MTSDD Blowhole' -> 'u-net_mtsdd-blowhole'."""
+    words = text.lower().replace(' / ', '_').split()
+    return '-'.join(''.join(c if c.isalnum() or c in '-_' else '-'
+                            for c in w) for w in words)
 
 
 def plan_trainings(args, settings, roots):
@@ -286,6 +293,9 @@ def plan_trainings(args, settings, roots):
             if root is None:
                 continue
             for loss in setting['losses']:
+                if (loss in REFERENCE_LOSSES and
+                        seed not in args.seeds[:args.reference_seeds]):
+                    continue
                 name = f'{setting["model"]}_{slug(loss)}_s{seed}'
                 work_dir = osp.join(args.out, 'runs', slug(setting['name']),
                                     name)
