@@ -52,8 +52,11 @@ def test_compiled_equals_eager_without_recompilation():
                                    atol=1e-7)
         torch.testing.assert_close(compiled[1], eager[1], rtol=1e-4,
                                    atol=1e-9)
-        # New batch and crop size, new α: no recompilation.
+        # New batch and crop sizes (one image included), new α: no
+        # recompilation.
         with torch._dynamo.config.patch(error_on_recompile=True):
+            for shape in ((1, 1, 5, 7), (4, 1, 80, 72)):
+                _run(loss, *_batch(shape, 2))
             logits2, label2 = _batch((3, 1, 17, 31), 1)
             loss.alpha = 0.7
             compiled2 = _run(loss, logits2, label2)
@@ -69,5 +72,16 @@ def test_compiled_equals_eager_without_recompilation():
         dis_e = _run(DIBEDisLoss(), logits, label)
         torch.testing.assert_close(dis_c[0], dis_e[0], rtol=1e-5, atol=1e-7)
         torch.testing.assert_close(dis_c[1], dis_e[1], rtol=1e-4, atol=1e-9)
+        # Per-image aggregation: same, for any batch size.
+        per_image = DIBELoss(aggregation='image')
+        fused.set_compile(True)
+        img_c = _run(per_image, logits, label)
+        with torch._dynamo.config.patch(error_on_recompile=True):
+            for shape in ((1, 1, 5, 7), (5, 1, 9, 70)):
+                _run(per_image, *_batch(shape, 3))
+        fused.set_compile(False)
+        img_e = _run(per_image, logits, label)
+        torch.testing.assert_close(img_c[0], img_e[0], rtol=1e-5, atol=1e-7)
+        assert not fused._state['failed']
     finally:
         fused.set_compile(None)

@@ -18,8 +18,8 @@ Both kernels are plain tensor code. For float32 they are compiled with
 ``torch.compile(dynamic=True)`` the first time they are called (never at
 import, so code that does not use them pays nothing), which fuses each into a
 single loop; shapes are symbolic, so a new batch or crop size does not
-recompile, and hyper-parameters travel as a tensor, so a hook changing α does
-not either. When compilation is unavailable (no C++ compiler, an unsupported
+recompile, and α, β, λ and the threshold travel as a tensor, so a hook
+changing α does not either. When compilation is unavailable (no C++ compiler, an unsupported
 platform) or disabled (``MMSEG_DIBE_COMPILE=0`` or
 :func:`set_compile`), the same kernels run eagerly and give the same numbers
 (up to float rounding).
@@ -90,7 +90,7 @@ def _unpack(x: Tensor, label: Tensor, params: Tensor, ignore_index: int):
 
 def _forward_kernel(x: Tensor, label: Tensor, params: Tensor,
                     ignore_index: int, with_dis: bool, with_region: bool,
-                    gamma):
+                    gamma: float):
     valid, pos, prob, prob_bg, log_pt, scale, weight = _unpack(
         x, label, params, ignore_index)
     zero = torch.zeros_like(x)
@@ -120,8 +120,7 @@ def _forward_kernel(x: Tensor, label: Tensor, params: Tensor,
 def _backward_kernel(x: Tensor, label: Tensor, params: Tensor,
                      ignore_index: int, with_dis: bool, with_region: bool,
                      g_dis: Tensor, g_tp: Tensor, g_fp: Tensor,
-                     g_fn: Tensor,
-                     gamma) -> Tensor:
+                     g_fn: Tensor, gamma: float) -> Tensor:
     valid, pos, prob, prob_bg, log_pt, scale, weight = _unpack(
         x, label, params, ignore_index)
     zero = torch.zeros_like(x)
@@ -142,38 +141,38 @@ def _backward_kernel(x: Tensor, label: Tensor, params: Tensor,
     return torch.where(valid, grad, zero)
 
 
-def _static_gamma(gamma: float):
-    """γ = 0, 1, 2 become compile-time constants (products instead of a
-    ``pow``); any other γ travels as a tensor (no recompilation when it
-    changes)."""
-    return float(gamma) if float(gamma) in (0.0, 1.0, 2.0) else None
+def _mark_sizes_unbacked(x: Tensor, label: Tensor, params: Tensor, *rest):
+    """Keep the batch and pixel counts symbolic without 0/1 specialisation
+    or size-range guards, so no batch or crop size ever recompiles (a batch
+    of one image included)."""
+    from torch._dynamo.decorators import mark_unbacked
+    tensors = [x, label] + [t for t in rest if isinstance(t, Tensor)]
+    for tensor in tensors:
+        # Views are guarded through their base as well: free its sizes too.
+        for t in (tensor, tensor._base):
+            if t is not None:
+                for dim in range(t.dim()):
+                    mark_unbacked(t, dim)
 
 
-def _bind(kernel: Callable, gamma_const: Optional[float]) -> Callable:
-    # γ is a closure constant, so the compiler folds it into the kernel.
-    if gamma_const is None:
-        def bound(*args):
-            return kernel(*args[:-1], gamma=args[-1])
-    else:
-        def bound(*args):
-            return kernel(*args[:-1], gamma=gamma_const)
-    return bound
+def _run(name: str, kernel: Callable, x: Tensor, *args):
+    """Run a kernel compiled when possible, eagerly otherwise.
 
-
-def _run(name: str, kernel: Callable, gamma: float, x: Tensor, *args):
-    """Run a kernel compiled when possible, eagerly otherwise."""
-    gamma_const = _static_gamma(gamma)
-    eager = _bind(kernel, gamma_const)
-    gamma = x.new_tensor(gamma)
+    Each kernel is its own function (its own code object), so dynamo keeps
+    one cache per kernel; γ is a plain float argument, which the compiler
+    specialises (γ = 2 becomes ``u * u``): changing γ recompiles once, while
+    α, β, λ and the threshold travel in a tensor and never do.
+    """
     if x.dtype != torch.float32 or not compile_enabled():
-        return eager(x, *args, gamma)
-    key = f'{name}/{gamma_const}'
-    fn = _compiled.get(key)
+        return kernel(x, *args)
+    fn = _compiled.get(name)
     if fn is None:
-        fn = torch.compile(eager, dynamic=True)
-        _compiled[key] = fn
+        fn = torch.compile(kernel, dynamic=True,
+                           options={'split_reductions': False})
+        _compiled[name] = fn
     try:
-        return fn(x, *args, gamma)
+        _mark_sizes_unbacked(x, *args)
+        return fn(x, *args)
     except Exception as exc:  # noqa: BLE001  (any backend failure)
         # Compilation errors surface on the first call; fall back for good
         # rather than failing a training run over a missing compiler.
@@ -181,7 +180,7 @@ def _run(name: str, kernel: Callable, gamma: float, x: Tensor, *args):
         warnings.warn(f'mmseg_dibe: compiling the fused DIBE kernels failed '
                       f'({type(exc).__name__}: {str(exc)[:200]}); using the '
                       f'eager kernels (same numbers, slower).')
-        return eager(x, *args, gamma)
+        return kernel(x, *args)
 
 
 class _BinaryDIBE(torch.autograd.Function):
@@ -189,8 +188,8 @@ class _BinaryDIBE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, label, params, gamma, ignore_index, with_dis,
                 with_region):
-        outs = _run('forward', _forward_kernel, gamma, x, label, params,
-                    ignore_index, with_dis, with_region)
+        outs = _run('forward', _forward_kernel, x, label, params,
+                    ignore_index, with_dis, with_region, gamma)
         ctx.save_for_backward(x, label, params)
         ctx.gamma = gamma
         ctx.ignore_index = ignore_index
@@ -204,10 +203,10 @@ class _BinaryDIBE(torch.autograd.Function):
     def backward(ctx, g_dis, g_count, g_tp, g_fp, g_fn, g_nf, g_inv):
         x, label, params = ctx.saved_tensors
         with_dis, with_region = ctx.flags
-        grad = _run('backward', _backward_kernel, ctx.gamma, x, label, params,
+        grad = _run('backward', _backward_kernel, x, label, params,
                     ctx.ignore_index, with_dis, with_region,
                     g_dis.to(x.dtype), g_tp.to(x.dtype), g_fp.to(x.dtype),
-                    g_fn.to(x.dtype))
+                    g_fn.to(x.dtype), ctx.gamma)
         return grad, None, None, None, None, None, None
 
 
