@@ -284,10 +284,11 @@ def make_thc_tree(tmp_path: Path):
     labels = {}
 
     def pair(split, name, label):
-        img = rng.integers(0, 255, label.shape + (3, ), dtype=np.uint8)
+        img = rng.integers(0, 255, label.shape[:2] + (3, ), dtype=np.uint8)
         Image.fromarray(img).save(dirs[f'{split}_dataset'] / f'{name}.png')
         Image.fromarray(label).save(dirs[f'{split}_label'] / f'{name}.png')
-        labels[name] = (label > 0).astype(np.uint8)
+        grey = label.max(axis=2) if label.ndim == 3 else label
+        labels[name] = (grey > 0).astype(np.uint8)
 
     raw = np.zeros((16, 16), np.uint8)
     raw[4:6, :] = 255  # a raw 0/255 label
@@ -297,6 +298,9 @@ def make_thc_tree(tmp_path: Path):
     one[8, 3:9] = 1  # already 0/1: kept as is
     pair('val', 'img_0', one)
     pair('val', 'img_1', raw)
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[10:12, 2:14, 0] = 255  # a red colour annotation (luminance 76)
+    pair('val', 'img_3', red)
     # the public copy is partial: an image without label
     Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(
         dirs['val_dataset'] / 'img_2.png')
@@ -319,7 +323,7 @@ def test_thc_keeps_published_split_and_binarises(thc_src, tmp_path):
     assert tree_digest(src) == before
     assert pairs(out, 'train') == sorted(
         ['1_filp', '2_Contrast', '3_Brightness', '4_Saturation', '5'])
-    assert pairs(out, 'val') == ['img_0', 'img_1']
+    assert pairs(out, 'val') == ['img_0', 'img_1', 'img_3']
     all_masks_binary(out)
     for split in ('train', 'val'):
         for n in pairs(out, split):

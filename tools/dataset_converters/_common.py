@@ -135,8 +135,15 @@ def open_image(path: Path) -> Image.Image:
 
 
 def grey_mask(img: Image.Image) -> np.ndarray:
-    """A mask image as a 2-D uint8 array (colour masks become grey)."""
-    if img.mode in ('RGB', 'RGBA', 'P', 'LA'):
+    """A mask image as a 2-D uint8 array.
+
+    A colour mask counts each pixel by its brightest channel, not by its
+    luminance: a pure red annotation (255, 0, 0) has luminance 76 and would
+    vanish under a threshold of 128.
+    """
+    if img.mode in ('RGB', 'RGBA', 'P', 'CMYK', 'YCbCr'):
+        return np.asarray(img.convert('RGB')).max(axis=2)
+    if img.mode == 'LA':
         img = img.convert('L')
     arr = np.asarray(img)
     if arr.ndim != 2:

@@ -17,8 +17,8 @@ The published split is kept. The public copy is partial: an image without its
 label (or a label without its image) is named and skipped.
 
 Labels: a label holding only 0 and 1 is taken as is; any other label (0/255,
-anti-aliased grey, colour) is converted to grey and thresholded at 128
-(``--threshold``).
+anti-aliased grey, colour) is thresholded at 128 (``--threshold``), a colour
+label by the brightest channel of each pixel.
 
 Usage::
 
