@@ -25,7 +25,8 @@ import random
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Dict, Iterable, Iterator, List, NoReturn, Optional,
+                    Sequence, Tuple)
 
 import numpy as np
 from PIL import Image
@@ -52,7 +53,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         '(without it a non-empty OUT is refused and left untouched)')
 
 
-def fail(message: str, code: int = 2) -> 'NoReturn':  # noqa: F821
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` on stderr and exit with ``code``."""
     print(f'error: {message}', file=sys.stderr)
     sys.exit(code)

@@ -26,7 +26,6 @@ Usage::
 """
 import argparse
 import sys
-from pathlib import Path
 
 from _common import (ConversionError, Converter, add_common_args,
                      grey_mask, num_val_from_ratio, open_image, prepare_out,
