@@ -85,10 +85,12 @@ def image_statistics(tp: np.ndarray, fp: np.ndarray,
                          float(share))))
 
 
-def _to_python(value):
-    """NumPy scalar -> Python number (loggers and JSON want plain types)."""
-    if isinstance(value, np.integer):
-        return int(value)
+def _to_python(value) -> float:
+    """NumPy scalar -> Python float.
+
+    Counts too are floats (exact below 2**53): mmengine's message hub turns
+    ints into NumPy integers, which its JSON dump of test results drops.
+    """
     return float(value)
 
 
@@ -109,7 +111,7 @@ class OIIMetric(BaseMetric):
 
     * binary data (2 classes, ``background_index`` set): the target class's
       ``IoU``, ``PA`` (= precision, Eq. 21), ``Recall``, ``Dice``, ``OII``,
-      ``FP/FN`` and the counts ``TP``, ``FP``, ``FN``;
+      ``FP/FN`` and the counts ``TP``, ``FP``, ``FN`` (as floats);
     * more classes: the same per class as ``<key>.<class name>`` and the
       means ``mIoU``, ``mPA``, ``mRecall``, ``mDice``, ``mOII`` over the
       evaluated classes (every class except ``background_index``; NaN
