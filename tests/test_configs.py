@@ -132,6 +132,7 @@ def test_experiment_config_follows_the_paper(path):
     assert cfg.model.data_preprocessor.size == cfg.crop_size
 
 
+@pytest.mark.slow
 def test_every_config_builds_its_model_and_pipelines():
     built = set()
     families = {}
