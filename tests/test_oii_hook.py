@@ -286,17 +286,10 @@ def hook_config(tmp_path, data_root, probe_dir, iters, **hook):
         "custom_imports = dict(imports=['mmseg_dibe', 'test_oii_hook'], "
         "allow_failed_imports=False)\n"
         f'custom_hooks = [{hook!r}, '
-        f'dict(type="AlphaProbeHook", out_dir={str(probe_dir)!r})]\n'
-        + WORKAROUND)
+        f'dict(type="AlphaProbeHook", out_dir={str(probe_dir)!r})]\n')
     return write_tiny_config(tmp_path / 'cfg.py', data_root, iters=iters,
                              val_interval=2, extra=extra)
 
-
-WORKAROUND = '''
-train_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5), dict(type='PackSegInputs')]
-train_dataloader = dict(batch_size=2, dataset=dict(data_root=data_root, pipeline=train_pipeline))
-'''  # TEMPORARY hue_delta=0 bug in base config
 
 TESTS_ENV = {'PYTHONPATH': str(REPO / 'tests')}
 
