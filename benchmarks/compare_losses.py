@@ -26,8 +26,9 @@ command again to resume: finished trainings are skipped).
 Numbers: IoU, PA, OII of the last validation (mean ± sample std over the
 seeds), the best validation IoU, and the iterations a loss needs before its
 validation IoU first reaches a "usable" level: ``--usable-frac`` (0.8) times
-the best mean final IoU of any loss in the same setting (the paper's Fig. 10
-claim: DIBE_Reg usable at epoch 6 where FT needs 30).
+the best mean final IoU of any loss in the same setting, at least
+``--usable-floor`` (0.1) (the paper's Fig. 10 claim: DIBE_Reg usable at epoch
+6 where FT needs 30).
 """
 import argparse
 import json
@@ -134,6 +135,9 @@ def parse_args(argv=None):
     parser.add_argument('--usable-frac', type=float, default=0.8,
                         help='"usable" IoU = this x the best mean final IoU '
                         'of any loss in the setting')
+    parser.add_argument('--usable-floor', type=float, default=0.1,
+                        help='the usable IoU is never below this (a model '
+                        'that learned nothing has no usable level)')
     parser.add_argument('--usable-iou', type=float, default=None,
                         help='an absolute usable IoU instead of '
                         '--usable-frac')
@@ -352,8 +356,8 @@ def collect(args, jobs, settings):
                          default=None)
         if args.usable_iou is not None:
             usable = args.usable_iou
-        elif best_final:
-            usable = args.usable_frac * best_final
+        elif best_final is not None:
+            usable = max(args.usable_frac * best_final, args.usable_floor)
         else:
             usable = None
         entries = OrderedDict()
@@ -449,8 +453,9 @@ def markdown(args, table, guidance, elapsed, data_note):
     for setting, block in table.items():
         usable = block['usable_iou']
         level = (f'{usable:.3f}' if usable is not None else '-')
-        how = (f'absolute --usable-iou' if args.usable_iou is not None else
-               f'{args.usable_frac:g} x the best mean final IoU')
+        how = ('absolute --usable-iou' if args.usable_iou is not None else
+               f'{args.usable_frac:g} x the best mean final IoU, at least '
+               f'{args.usable_floor:g}')
         lines += [f'## {setting}', '',
                   f'Usable IoU: {level} ({how}).', '',
                   '| Loss | Seeds | IoU | PA | OII | best IoU | '
