@@ -193,7 +193,8 @@ _ITER_RE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\]')
 
 
 def run_training(config: str, work_dir: str, resume: bool, log_path: str,
-                 nproc: int = 1, echo: Callable[[str], None] = print) -> None:
+                 nproc: int = 1,
+                 echo: Optional[Callable[[str], None]] = None) -> None:
     """Train ``config`` in ``work_dir`` with ``tools/train.py``.
 
     The output goes to ``log_path`` (appended); a progress line is echoed
@@ -207,7 +208,9 @@ def run_training(config: str, work_dir: str, resume: bool, log_path: str,
     else:
         cmd = [sys.executable, osp.join(HERE, 'train.py'), config]
     cmd += ['--work-dir', work_dir] + (['--resume'] if resume else [])
-    env = dict(os.environ, PYTHON=sys.executable)
+    # Unbuffered: the log and the progress lines follow the training live.
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    echo = echo or (lambda text: print(text, flush=True))
     last_decile = -1
     with open(log_path, 'a') as log:
         log.write(f'\n$ {" ".join(cmd)}\n')
@@ -275,7 +278,7 @@ class OIISearch:
 
     def __init__(self, config, work_dir, interval=(0.1, 0.9),
                  target=(0.3, 0.4), max_steps=5, grid=None, cfg_options=None,
-                 metric='OII', nproc=1, trainer=None, echo=print):
+                 metric='OII', nproc=1, trainer=None, echo=None):
         if grid is not None and grid < 1:
             raise ValueError(f'--grid must be >= 1, got {grid}')
         self.config = osp.abspath(config)
@@ -297,7 +300,7 @@ class OIISearch:
         self.nproc = nproc
         self.trainer = trainer or (lambda *a: run_training(
             *a, nproc=self.nproc, echo=self.echo))
-        self.echo = echo
+        self.echo = echo or (lambda text: print(text, flush=True))
         self.steps: List[Dict] = []
 
     # ------------------------------------------------------------ state

@@ -85,6 +85,12 @@ def image_statistics(tp: np.ndarray, fp: np.ndarray,
                          float(share))))
 
 
+def _nanmean(values: np.ndarray) -> float:
+    """Mean over the defined (non-NaN) entries; NaN if there are none."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float('nan')
+
+
 def _to_python(value) -> float:
     """NumPy scalar -> Python float.
 
@@ -256,10 +262,7 @@ class OIIMetric(BaseMetric):
                 metrics[key] = _to_python(values[target])
         else:
             for key in RATIO_KEYS[:-1]:  # no mean of FP/FN ratios
-                metrics['m' + key] = float(
-                    np.nanmean(per_class[key][evaluated])
-                    if not np.all(np.isnan(per_class[key][evaluated])) else
-                    np.nan)
+                metrics['m' + key] = _nanmean(per_class[key][evaluated])
             for c in evaluated:
                 for key, values in per_class.items():
                     metrics[f'{key}.{class_names[c]}'] = _to_python(values[c])
