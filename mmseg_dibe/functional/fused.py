@@ -141,27 +141,20 @@ def _backward_kernel(x: Tensor, label: Tensor, params: Tensor,
     return torch.where(valid, grad, zero)
 
 
-def _mark_sizes_unbacked(x: Tensor, label: Tensor, params: Tensor, *rest):
-    """Keep the batch and pixel counts symbolic without 0/1 specialisation
-    or size-range guards, so no batch or crop size ever recompiles (a batch
-    of one image included)."""
-    from torch._dynamo.decorators import mark_unbacked
-    tensors = [x, label] + [t for t in rest if isinstance(t, Tensor)]
-    for tensor in tensors:
-        # Views are guarded through their base as well: free its sizes too.
-        for t in (tensor, tensor._base):
-            if t is not None:
-                for dim in range(t.dim()):
-                    mark_unbacked(t, dim)
-
-
 def _run(name: str, kernel: Callable, x: Tensor, *args):
     """Run a kernel compiled when possible, eagerly otherwise.
 
     Each kernel is its own function (its own code object), so dynamo keeps
-    one cache per kernel; γ is a plain float argument, which the compiler
-    specialises (γ = 2 becomes ``u * u``): changing γ recompiles once, while
-    α, β, λ and the threshold travel in a tensor and never do.
+    one cache per kernel. Sizes are dynamic (``dynamic=True``): with batch
+    aggregation the kernels always see one row of ``N·H·W`` pixels, so no
+    batch or crop size recompiles. The compiler still specialises a size of
+    1 and may guard a small size range, so per-image aggregation compiles
+    once more for a one-image batch, and a first call with fewer than 4096
+    pixels once more for a large one: a couple of compilations per process
+    at most, never one per shape. (Marking sizes "unbacked" to avoid even
+    those made the compiled loops 3-5x slower.) α, β, λ and the threshold
+    travel in a tensor, so a hook changing α never recompiles; γ is a float
+    the compiler may specialise (γ = 2 becomes ``u * u``).
     """
     if x.dtype != torch.float32 or not compile_enabled():
         return kernel(x, *args)
@@ -170,8 +163,12 @@ def _run(name: str, kernel: Callable, x: Tensor, *args):
         fn = torch.compile(kernel, dynamic=True,
                            options={'split_reductions': False})
         _compiled[name] = fn
+    # detach() turns views into plain tensors (no grad is needed in the
+    # kernels): dynamo would otherwise also guard the sizes of the views'
+    # bases, e.g. specialise a one-image batch or a square crop.
+    x = x.detach()
+    args = tuple(a.detach() if isinstance(a, Tensor) else a for a in args)
     try:
-        _mark_sizes_unbacked(x, *args)
         return fn(x, *args)
     except Exception as exc:  # noqa: BLE001  (any backend failure)
         # Compilation errors surface on the first call; fall back for good
