@@ -1,0 +1,19 @@
+# The CPU real-data check of unet-s5-tiny_dibe_20e_mt-blowhole-128x128.py
+# with a higher learning rate (0.05) and a longer schedule (45 epochs,
+# validation every 15): in the 20-epoch run at lr 0.01 the reduced U-Net had
+# barely started to learn (see docs/datasets.md).
+_base_ = ['./unet-s5-tiny_dibe_20e_mt-blowhole-128x128.py']
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+max_epochs = 45
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=15)
+default_hooks = dict(checkpoint=dict(interval=15))
