@@ -28,6 +28,10 @@ def run_tool(script, *args, timeout=900, check=True, env=None):
     """
     full_env = dict(os.environ)
     full_env.setdefault('OMP_NUM_THREADS', '2')
+    # End-to-end tests check behaviour, not speed: skip compiling the fused
+    # DIBE kernels in every training subprocess (the compiled path is tested
+    # against the eager one in tests/test_losses_fused_compile.py).
+    full_env.setdefault('MMSEG_DIBE_COMPILE', '0')
     full_env['PYTHON'] = sys.executable
     if env:
         full_env.update(env)

@@ -55,16 +55,15 @@ def soft_counts(prob: Tensor,
     weight = valid.to(prob.dtype)
     y = target.to(prob.dtype) * weight
     p = prob * weight
-    if dims is None:
-        tp = (p * y).sum()
-        p_sum, y_sum = p.sum(), y.sum()
-    else:
-        dims = tuple(dims)
-        tp = (p * y).sum(dim=dims)
-        p_sum, y_sum = p.sum(dim=dims), y.sum(dim=dims)
-    # FP = Σp(1−y) = Σp − TP and FN = Σ(1−p)y = Σy − TP: three reductions
-    # instead of five, the same numbers.
-    return tp, p_sum - tp, y_sum - tp
+    dims = None if dims is None else tuple(dims)
+
+    def total(x: Tensor) -> Tensor:
+        return x.sum() if dims is None else x.sum(dim=dims)
+
+    # FP and FN are summed directly rather than as Σp − TP and Σy − TP: near
+    # a perfect prediction those differences cancel most float32 digits,
+    # exactly where the region losses need FP and FN most.
+    return total(p * y), total(p * (1 - y)), total((1 - p) * y)
 
 
 def hard_counts(pred: Tensor,
