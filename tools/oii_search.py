@@ -374,10 +374,14 @@ class OIISearch:
                 f'{result["best_iou_alpha"]:g}; alpha with OII in target: '
                 f'{[round(a, 6) for a in result["alphas_in_target"]]}')
         elif result:
-            state = ('OII in target' if result['converged'] else
-                     'steps used up, closest OII' if result['finished'] else
-                     'in progress')
-            lines.append(f'- selected alpha: {result["alpha"]:g} ({state})')
+            if result['finished']:
+                state = ('OII in target' if result['converged'] else
+                         'steps used up, closest OII')
+                lines.append(
+                    f'- selected alpha: {result["alpha"]:g} ({state})')
+            else:
+                lines.append(f'- next alpha: {result["alpha"]:g} '
+                             '(search in progress)')
         done = [st for st in self.steps if st['status'] == 'done']
         lines.append(f'- trainings: {len(done)}')
         lines += ['', '| step | α | IoU | PA | Recall | OII | FP/FN | '
