@@ -32,6 +32,7 @@ the best mean final IoU of any loss in the same setting, at least
 """
 import argparse
 import json
+import math
 import os
 import os.path as osp
 import platform
@@ -415,6 +416,10 @@ def run_guidance(args, roots):
 # --------------------------------------------------------------------------
 # Markdown
 # --------------------------------------------------------------------------
+def _is_number(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def _fmt_iters(values):
     hit = [v for v in values if v is not None]
     text = fmt_mean_std(hit, 0) if hit else 'not reached'
@@ -504,7 +509,7 @@ def markdown(args, table, guidance, elapsed, data_note):
                 f'| {mode} | {block["trainings"]} | {tried} | '
                 + (f'{alpha:g}{note}' if alpha is not None else '-') + ' | '
                 + ' | '.join(f'{chosen[k]:.3f}' if chosen and
-                             isinstance(chosen.get(k), (int, float)) else '-'
+                             _is_number(chosen.get(k)) else '-'
                              for k in ('IoU', 'PA', 'OII'))
                 + f' | {block["seconds"] / 60:.1f} |')
         lines.append('')
