@@ -170,11 +170,12 @@ def parse_args(argv=None):
     if args.seeds is None:
         args.seeds = [0] if quick else [0, 1, 2]
     if args.iters is None:
-        args.iters = 30 if quick else 70
+        args.iters = 20 if quick else 70
     if args.batch_size is None:
         args.batch_size = 4 if quick else 8
     if args.val_interval is None:
-        args.val_interval = max(1, args.iters // 7)
+        # Quick: 4 validations (they cost as much as training here).
+        args.val_interval = max(1, args.iters // (4 if quick else 7))
     if args.num_train is None:
         args.num_train = 32 if quick else 160
     if args.num_val is None:
