@@ -1,48 +1,11 @@
 # THC112 (112x112 crops; Table 2: 1334 / 1177 pairs, FG:BG 1:191, medium
 # imbalance), written by `tools/dataset_converters/thc.py SRC data/thc112 --size 112`.
+_base_ = ['./binary_defect.py']
 dataset_type = 'THCDataset'
 data_root = 'data/thc112'
 crop_size = (112, 112)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    # The dataset turns this into LoadBinaryAnnotations (checks 0/1 masks).
-    dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    # The paper's photometric augmentation: brightness, contrast, saturation.
-    # (hue_delta=0 crashes mmseg 1.2.2: randint(0, 0); 1 of 180 is no shift
-    # worth the name, and grey images have no hue anyway.)
-    dict(type='PhotoMetricDistortion', hue_delta=1),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
-# The paper's batch: 2 GPUs x 16 = 32.
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='img_dir/train', seg_map_path='ann_dir/train'),
-        pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-        pipeline=test_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
-# IoU (Eq. 20), PA (Eq. 21) and OII (Eq. 13-15) of the defect class.
-val_evaluator = dict(type='OIIMetric')
-test_evaluator = val_evaluator
