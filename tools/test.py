@@ -12,7 +12,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_dibe  # noqa: E402,F401  (registers modules, checkpoint allow-list)
 from mmengine.runner import Runner  # noqa: E402
-from mmseg_dibe.engine.cli import (add_common_args, load_config,  # noqa: E402
+from mmseg_dibe.engine.cli import (add_common_args,  # noqa: E402
+                                   finish_distributed, load_config,
                                    set_local_rank_env)
 
 
@@ -74,6 +75,7 @@ def main(argv=None):
         set_output_dir(cfg.test_evaluator, args.out)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

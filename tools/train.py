@@ -14,7 +14,8 @@ import mmseg_dibe  # noqa: E402,F401  (registers modules, checkpoint allow-list)
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
 from mmseg_dibe.engine.cli import (add_common_args, enable_amp,  # noqa: E402
-                                   load_config, set_local_rank_env)
+                                   finish_distributed, load_config,
+                                   set_local_rank_env)
 
 
 def parse_args(argv=None):
@@ -41,6 +42,7 @@ def main(argv=None):
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

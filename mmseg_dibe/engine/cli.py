@@ -12,6 +12,7 @@ import os.path as osp
 from typing import Optional
 
 import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
@@ -98,3 +99,15 @@ def set_local_rank_env(local_rank: int) -> None:
     """Export ``LOCAL_RANK`` for launchers that pass it as an argument."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(local_rank)
+
+
+def finish_distributed() -> None:
+    """Tear the process group down before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's threads can be destroyed while still
+    joinable ("terminate called without an active exception", SIGABRT) after
+    a run that itself succeeded; the launcher then reports the rank as failed.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
