@@ -41,9 +41,13 @@ train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 
+# lr 0.05 rather than the paper's 0.01: with 600 CPU iterations, 0.01 sits at
+# the edge of the point where the rare crack pixels start being predicted
+# (measured: one run IoU 0.44, an identical one still empty at iteration 600);
+# 0.05 predicts cracks by iteration 200 (IoU 0.33) and reaches IoU 0.71.
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005),
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=0.0005),
     clip_grad=None)
 max_iters = 600
 param_scheduler = [
