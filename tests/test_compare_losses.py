@@ -1,0 +1,109 @@
+"""benchmarks/compare_losses.py: the plan it writes and the hook trace.
+
+The benchmark itself trains for the best part of an hour; these tests check
+what it derives (configs, the online hook's α trace and its Markdown) on a
+dry run and on a hand-written work directory whose numbers are known.
+"""
+import json
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from utils import REPO, run_tool
+
+sys.path.insert(0, str(REPO / 'benchmarks'))
+import compare_losses  # noqa: E402
+
+
+def test_dry_run_writes_loadable_configs(tmp_path):
+    out = tmp_path / 'cmp'
+    proc = run_tool('benchmarks/compare_losses.py', '--quick', '--dry-run',
+                    '--num-train', 4, '--num-val', 2, '--out', out)
+    assert 'compare_losses: 4 trainings of 40 iterations' in proc.stdout
+    configs = sorted((out / 'configs').glob('*.py'))
+    assert [c.name for c in configs] == [
+        'unet_dibe_reg_s0.py', 'unet_dibe_s0.py', 'unet_ft_s0.py',
+        'unet_hf_s0.py']
+    cfg = Config.fromfile(str(out / 'configs' / 'unet_dibe_reg_s0.py'))
+    assert cfg.optim_wrapper.optimizer.lr == 0.05
+    assert cfg.optim_wrapper.optimizer.type == 'SGD'
+    assert cfg.train_cfg.max_iters == 40
+    assert cfg.train_cfg.val_interval == 10
+    assert cfg.param_scheduler[0].end == 40
+    decode = cfg.model.decode_head.loss_decode
+    assert decode.type == 'DIBERegLoss' and decode.gamma == 1.5
+    assert decode.alpha == 0.3 and decode.beta == 0.7
+    assert 'use_sigmoid' not in decode  # _delete_ replaced mmseg's CE dict
+    assert cfg.model.auxiliary_head.loss_decode.loss_weight == 0.4
+    assert cfg.train_dataloader.dataset.data_root == str(
+        out / 'data' / 'synthetic')
+    assert (out / 'data' / 'synthetic' / 'ann_dir' / 'val').is_dir()
+
+
+def test_full_defaults_fit_the_plan():
+    args = compare_losses.parse_args([])
+    assert (args.iters, args.val_interval, args.lr) == (300, 30, 0.05)
+    assert args.seeds == [0, 1, 2] and args.reference_seeds == 1
+    assert (args.max_steps, args.grid) == (4, 4)
+    with pytest.raises(SystemExit):
+        compare_losses.parse_args(['--usable-frac', '0'])
+
+
+def _hook_work_dir(tmp_path, rounds):
+    """A work directory as a training with OIIBisectionHook leaves it."""
+    from mmseg_dibe import OIIBisection
+    from mmseg_dibe.engine.hooks.oii_bisection_hook import STATE_FILE
+    work = tmp_path / 'hook'
+    vis = work / '20261127_120000' / 'vis_data'
+    vis.mkdir(parents=True)
+    (work / 'cfg.py').write_text(
+        "default_hooks = dict(logger=dict(log_metric_by_epoch=False))\n"
+        "randomness = dict(seed=0)\n")
+    search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=6)
+    lines, records = [], []
+    for number, (it, oii, warm) in enumerate(rounds, 1):
+        alpha = search.alpha
+        lines.append(dict(loss=1.0, lr=0.01, step=it))
+        lines.append(dict(IoU=0.5, PA=0.6, OII=oii, alpha=alpha, step=it))
+        if not warm and not search.done:
+            search.update(oii)
+        records.append(dict(iter=it, state=dict(
+            rounds=number, bisection=search.state_dict())))
+    (vis / 'scalars.json').write_text(
+        ''.join(json.dumps(r) + '\n' for r in lines))
+    (work / STATE_FILE).write_text(json.dumps(dict(records=records)))
+    return work
+
+
+def test_hook_trace_and_markdown(tmp_path):
+    # Warm-up, above the target (α 0.5 -> 0.7), below (0.7 -> 0.6), inside
+    # (fixed at 0.6), then a round after the search is over.
+    work = _hook_work_dir(tmp_path, [(30, 1.0, True), (60, 0.6, False),
+                                     (90, 0.1, False), (120, 0.35, False),
+                                     (150, 0.2, False)])
+    trace = compare_losses.hook_trace(str(work), (0.3, 0.4), seconds=60)
+    assert [r['decision'] for r in trace['rounds']] == [
+        'warm-up', 'above target: α → 0.7', 'below target: α → 0.6',
+        'OII in target: α fixed', 'α fixed']
+    assert [r['alpha'] for r in trace['rounds']] == [0.5, 0.5, 0.7, 0.6,
+                                                     0.6]
+    assert trace['converged'] and trace['reached_at'] == 4
+    assert trace['alpha'] == 0.6 and trace['trainings'] == 1
+    assert trace['final'] == dict(IoU=0.5, PA=0.6, OII=0.2)
+
+    args = compare_losses.parse_args(['--quick'])
+    text = compare_losses.markdown(args, {}, {'hook': trace}, 60.0, 'data')
+    assert ('| online hook | 1 | 0.5, 0.7, 0.6 | 0.6 (round 4) | '
+            '0.6 (OII in target) | 0.500 | 0.600 | 0.200 (end of training) '
+            '| 1.0 |') in text
+    assert '| 3 | 90 | 0.700 | 0.500 | 0.600 | 0.100 | below target: ' \
+        'α → 0.6 |' in text
+
+
+def test_hook_trace_steps_used_up(tmp_path):
+    work = _hook_work_dir(tmp_path, [(10 * i, 0.9, False)
+                                     for i in range(1, 7)])
+    trace = compare_losses.hook_trace(str(work), (0.3, 0.4))
+    assert not trace['converged'] and trace['reached_at'] is None
+    assert trace['rounds'][-1]['decision'].startswith('steps used up')
