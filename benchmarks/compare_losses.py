@@ -14,8 +14,10 @@ What it does, with the project's real configs and tools only:
    (setting, loss, seed): FT, DIBE_Reg, HF, DIBE (the paper's Tables 4-5),
    plus WBCE, Dice, Focal for reference, each with the paper's
    hyper-parameters (Section 4.3.2), the same iteration budget and seeds;
-3. ``tools/oii_search.py``: the OII-guided bisection of α (DIBE_Dis loss,
-   Table 3) against a grid of the same interval, counting trainings;
+3. OII guidance of α (``--guidance-loss``, default DIBE): the bisection of
+   ``tools/oii_search.py`` (one training per α, the paper's Table 3), the
+   paper's 5-point grid, and one training with the online
+   ``OIIBisectionHook``, each counted in trainings;
 4. ``tools/analysis/report.py`` (model-zoo tables of every run) and
    ``tools/analysis/plot_curves.py`` (IoU / OII curves per setting).
 
@@ -148,6 +150,15 @@ def parse_args(argv=None):
     parser.add_argument('--usable-iou', type=float, default=None,
                         help='an absolute usable IoU instead of '
                         '--usable-frac')
+    parser.add_argument('--guidance-loss', default='DIBE',
+                        choices=[k for k in LOSSES if k not in
+                                 REFERENCE_LOSSES],
+                        help='loss whose α the guidance searches (U-Net, '
+                        'synthetic). Default DIBE: the paper\'s Table 3 '
+                        'uses DIBE_Dis, but DIBE_Dis (like Focal) predicts '
+                        'no crack pixel within a 300-iteration CPU budget '
+                        '(measured: OII = 1 at every α), which leaves OII '
+                        'nothing to guide')
     parser.add_argument('--no-guidance', dest='guidance',
                         action='store_false',
                         help='skip the OII guidance vs grid search part')
@@ -161,10 +172,13 @@ def parse_args(argv=None):
     parser.add_argument('--hook-steps', type=int, default=6,
                         help='most validation rounds the online '
                         'OIIBisectionHook may use (one training)')
-    parser.add_argument('--hook-warmup', type=int, default=3,
+    parser.add_argument('--hook-warmup', type=int, default=5,
                         help='first validation rounds the hook ignores '
-                        '(before them the model predicts little or no '
-                        'crack, OII = 1)')
+                        '(default 5, half of the 10 rounds: before about '
+                        'iteration 150 the U-Net is in a transient where OII '
+                        'swings between -1 and 1 whatever α is; measured '
+                        'with 3 warm-up rounds, the hook moved α down on '
+                        'that transient and could not come back)')
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at the same time')
     parser.add_argument('--threads', type=int, default=None,
@@ -338,14 +352,32 @@ def finished(work_dir, iters):
     return osp.isfile(osp.join(work_dir, f'iter_{iters}.pth'))
 
 
+#: Wall time of a finished training, kept beside it so that a resumed
+#: benchmark still reports the time of trainings made by an earlier run.
+SECONDS_FILE = 'compare_losses_seconds.json'
+
+
+def training_seconds(work_dir):
+    """The recorded wall time of the training in ``work_dir``, or None."""
+    path = osp.join(work_dir, SECONDS_FILE)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)['seconds']
+
+
 def run_training(args, job):
     if finished(job['work_dir'], args.iters):
         job['skipped'] = True
+        job['seconds'] = training_seconds(job['work_dir'])
         return job
     os.makedirs(job['work_dir'], exist_ok=True)
     job['seconds'] = tool(args, 'tools/train.py', job['config'],
                           '--work-dir', job['work_dir'],
                           log=osp.join(job['work_dir'], 'stdout.log'))
+    with open(osp.join(job['work_dir'], SECONDS_FILE), 'w') as f:
+        json.dump(dict(seconds=job['seconds'], jobs=args.jobs,
+                       threads=args.threads), f)
     return job
 
 
@@ -410,37 +442,47 @@ def collect(args, jobs, settings):
 
 
 def run_guidance(args, roots):
-    """OII guidance of α for DIBE_Dis on the U-Net / synthetic setting.
+    """OII guidance of α (``--guidance-loss``) on U-Net / synthetic.
 
     Three ways to the same target, each counted in trainings:
     ``tools/oii_search.py`` bisection (one training per α) and grid, and
     the online ``OIIBisectionHook`` (α moved between validation rounds of a
     single training of the same budget).
     """
-    out = osp.join(args.out, 'guidance')
+    loss = args.guidance_loss
+    out = osp.join(args.out, 'guidance', slug(loss))
     config = write_config(osp.join(args.out, 'configs',
-                                   'unet_dibe-dis_guidance.py'),
-                          'unet', roots['synthetic'], 'DIBE_Dis',
+                                   f'unet_{slug(loss)}_guidance.py'),
+                          'unet', roots['synthetic'], loss,
                           args.seeds[0], args)
-    result = OrderedDict()
-    for mode, extra in (('bisection', ['--max-steps', args.max_steps]),
-                        ('grid', ['--grid', args.grid])):
+
+    def search(mode, extra):
         work_dir = osp.join(out, mode)
         os.makedirs(work_dir, exist_ok=True)
-        seconds = tool(args, 'tools/oii_search.py', config, '--work-dir',
-                       work_dir, '--interval', 0.1, 0.9, '--target',
-                       *args.target, *extra,
-                       log=osp.join(out, f'{mode}.log'))
+        tool(args, 'tools/oii_search.py', config, '--work-dir', work_dir,
+             '--interval', 0.1, 0.9, '--target', *args.target, *extra,
+             log=osp.join(out, f'{mode}.log'))
         with open(osp.join(work_dir, 'search.json')) as f:
             state = json.load(f)
         steps = [s for s in state['steps'] if s['status'] == 'done']
-        result[mode] = dict(trainings=state['trainings'],
-                            seconds=seconds, result=state['result'],
-                            steps=[{k: s.get(k) for k in
-                                    ('alpha', 'IoU', 'PA', 'OII')}
-                                   for s in steps])
-    result['hook'] = run_hook_guidance(args, roots, out)
-    return result
+        # The trainings' own times: a resumed search reuses finished steps.
+        seconds = sum(s.get('seconds') or 0.0 for s in steps)
+        return dict(trainings=state['trainings'], seconds=seconds,
+                    result=state['result'],
+                    steps=[{k: s.get(k) for k in ('alpha', 'IoU', 'PA',
+                                                  'OII')}
+                           for s in steps])
+
+    # The three are independent: with --jobs 2 they share the cores.
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = OrderedDict([
+            ('bisection', pool.submit(search, 'bisection',
+                                      ['--max-steps', args.max_steps])),
+            ('grid', pool.submit(search, 'grid', ['--grid', args.grid])),
+            ('hook', pool.submit(run_hook_guidance, args, roots, out)),
+        ])
+        return OrderedDict((mode, f.result()) for mode, f in
+                           futures.items())
 
 
 def run_hook_guidance(args, roots, out):
@@ -449,16 +491,13 @@ def run_hook_guidance(args, roots, out):
                 target=tuple(args.target), max_steps=args.hook_steps,
                 start_round=args.hook_warmup)
     config = write_config(
-        osp.join(args.out, 'configs', 'unet_dibe-dis_hook.py'), 'unet',
-        roots['synthetic'], 'DIBE_Dis', args.seeds[0], args,
+        osp.join(args.out, 'configs', f'unet_{slug(args.guidance_loss)}'
+                 '_hook.py'), 'unet',
+        roots['synthetic'], args.guidance_loss, args.seeds[0], args,
         extra=f'custom_hooks = [{hook!r}]\n')
-    work_dir = osp.join(out, 'hook')
-    seconds = None
-    if not finished(work_dir, args.iters):
-        os.makedirs(work_dir, exist_ok=True)
-        seconds = tool(args, 'tools/train.py', config, '--work-dir',
-                       work_dir, log=osp.join(work_dir, 'stdout.log'))
-    return hook_trace(work_dir, args.target, seconds)
+    job = dict(config=config, work_dir=osp.join(out, 'hook'))
+    run_training(args, job)
+    return hook_trace(job['work_dir'], args.target, job['seconds'])
 
 
 def hook_trace(work_dir, target, seconds=None):
@@ -571,7 +610,8 @@ def markdown(args, table, guidance, elapsed, data_note):
         lines.append('')
     if guidance:
         b, g = guidance.get('bisection'), guidance.get('grid')
-        lines += ['## OII guidance vs grid search of α (DIBE_Dis, U-Net, '
+        lines += [f'## OII guidance vs grid search of α '
+                  f'({args.guidance_loss}, U-Net, '
                   'synthetic)', '',
                   f'Interval [0.1, 0.9], target OII ({args.target[0]:g}, '
                   f'{args.target[1]:g}), bisection of at most '
@@ -663,6 +703,13 @@ def main(argv=None):
     args.out = osp.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     start = time.time()
+    # A resumed run adds its time to the earlier runs' (the total is the
+    # benchmark's cost, not that of the last invocation).
+    earlier = 0.0
+    previous = osp.join(args.out, 'compare_losses.json')
+    if osp.isfile(previous):
+        with open(previous) as f:
+            earlier = float(json.load(f).get('elapsed_s') or 0.0)
     roots = prepare_data(args)
     settings = settings_for(args)
     jobs = plan_trainings(args, settings, roots)
@@ -684,7 +731,7 @@ def main(argv=None):
     guidance = OrderedDict()
 
     def write(table):
-        elapsed = time.time() - start
+        elapsed = earlier + time.time() - start
         text = markdown(args, table, guidance, elapsed, data_note)
         with open(osp.join(args.out, 'compare_losses.md'), 'w') as f:
             f.write(text + '\n')
