@@ -98,3 +98,51 @@ def test_errors_name_the_problem(work_dirs, tmp_path):
                     tmp_path / 'y.png', check=False)
     assert proc.returncode != 0
     assert '--labels has 1 entries for 2 work directories' in proc.stderr
+
+
+def test_run_keeps_its_colour_when_another_has_nothing_to_draw(
+        tmp_path, monkeypatch):
+    """A run whose PA is undefined all along (nothing predicted) is left out
+    of the PA panel; the runs after it keep their colours there, and the
+    legend still names every run."""
+    import sys
+    from types import SimpleNamespace
+
+    from matplotlib.axes import Axes
+
+    from utils import REPO
+    sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+    import plot_curves
+
+    def run(pa):
+        return SimpleNamespace(train=[], val=[
+            dict(iter=i, IoU=0.1 * i, PA=pa) for i in (1, 2)])
+
+    runs = [run(0.5), run(float('nan')), run(0.8)]
+    labels = ['a', 'empty', 'c']
+    drawn_lines = []
+    original = Axes.plot
+
+    def recording_plot(self, *args, **kwargs):
+        drawn_lines.append((self.get_title() or id(self), kwargs.get('label'),
+                            kwargs.get('color')))
+        return original(self, *args, **kwargs)
+
+    legends = []
+    original_legend = Axes.legend
+
+    def recording_legend(self, *args, **kwargs):
+        legends.append([h.get_label() for h in kwargs.get('handles', [])])
+        return original_legend(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, 'plot', recording_plot)
+    monkeypatch.setattr(Axes, 'legend', recording_legend)
+    drawn = plot_curves.plot(runs, labels, ['PA', 'IoU'],
+                             str(tmp_path / 'c.png'), dpi=30)
+    assert drawn['PA'] == {'a': 2, 'empty': 0, 'c': 2}
+    colour = {}
+    for _, label, color in drawn_lines:
+        colour.setdefault(label, set()).add(color)
+    # Same colour in both panels, and 'c' keeps the third colour in PA too.
+    assert colour == {'a': {'C0'}, 'empty': {'C1'}, 'c': {'C2'}}
+    assert legends == [['a', 'empty', 'c']]

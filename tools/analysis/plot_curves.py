@@ -112,11 +112,14 @@ def plot(runs, labels, keys, out, target=None, fpfn_max=None, title=None,
 
     fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.8),
                              squeeze=False, sharex=True)
+    # One colour per run in every panel: a run with nothing to draw in one
+    # panel (PA undefined all along, say) must not shift the others' colours.
+    colors = [f'C{i % 10}' for i in range(len(runs))]
     drawn = {}
     for ax, key in zip(axes[0], keys):
         drawn[key] = {}
         missing = 0
-        for run, label in zip(runs, labels):
+        for run, label, color in zip(runs, labels, colors):
             xs, ys, undefined = series(run, key)
             drawn[key][label] = len(xs)
             missing += undefined
@@ -124,7 +127,7 @@ def plot(runs, labels, keys, out, target=None, fpfn_max=None, title=None,
                 continue
             is_val = any(key in r for r in run.val)
             ax.plot(xs, ys, marker='o' if is_val else None, markersize=3,
-                    linewidth=1.4, label=label)
+                    linewidth=1.4, label=label, color=color)
         if not any(drawn[key].values()):
             raise SystemExit(f'plot_curves: no run logged the key {key!r}; '
                              f'validation keys of the first run: '
@@ -144,7 +147,12 @@ def plot(runs, labels, keys, out, target=None, fpfn_max=None, title=None,
         ax.set_title(key + note, fontsize=10)
         ax.set_xlabel('training iteration')
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    # The legend names every run, also those the first panel could not draw.
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=color, marker='o', markersize=3,
+                      linewidth=1.4, label=label)
+               for label, color in zip(labels, colors)]
+    axes[0][0].legend(handles=handles, fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
