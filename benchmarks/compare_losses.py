@@ -172,13 +172,14 @@ def parse_args(argv=None):
     parser.add_argument('--hook-steps', type=int, default=6,
                         help='most validation rounds the online '
                         'OIIBisectionHook may use (one training)')
-    parser.add_argument('--hook-warmup', type=int, default=5,
+    parser.add_argument('--hook-warmup', type=int, default=None,
                         help='first validation rounds the hook ignores '
-                        '(default 5, half of the 10 rounds: before about '
-                        'iteration 150 the U-Net is in a transient where OII '
-                        'swings between -1 and 1 whatever α is; measured '
-                        'with 3 warm-up rounds, the hook moved α down on '
-                        'that transient and could not come back)')
+                        '(default: half of the rounds, 5 of 10 in the full '
+                        'mode: before about iteration 150 the U-Net is in a '
+                        'transient where OII swings between -1 and 1 '
+                        'whatever α is; measured with 3 warm-up rounds, the '
+                        'hook moved α down on that transient and could not '
+                        'come back)')
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at the same time')
     parser.add_argument('--threads', type=int, default=None,
@@ -219,6 +220,8 @@ def parse_args(argv=None):
         args.threads = max(1, min(2, (os.cpu_count() or 1) // args.jobs))
     if args.iters < 1 or args.val_interval < 1:
         parser.error('--iters and --val-interval must be positive')
+    if args.hook_warmup is None:
+        args.hook_warmup = max(1, args.iters // args.val_interval // 2)
     if not 0 < args.usable_frac <= 1:
         parser.error('--usable-frac must be in (0, 1]')
     return args
@@ -542,6 +545,7 @@ def hook_trace(work_dir, target, seconds=None):
     final = records[-1]['state']['bisection'] if records else {}
     return dict(trainings=1, seconds=seconds, rounds=rounds,
                 converged=bool(final.get('converged')),
+                done=bool(final.get('done')),
                 reached_at=reached_at, alpha=final.get('alpha'),
                 final={k: last.get(k) for k in ('IoU', 'PA', 'OII')})
 
@@ -663,7 +667,9 @@ def markdown(args, table, guidance, elapsed, data_note):
                              for r in guided if _is_number(r.get('OII'))
                              and m0 < r['OII'] < m1) or 'none'
             note = (' (OII in target)' if h['converged'] else
-                    ' (steps used up)')
+                    ' (steps used up)' if h.get('done') else
+                    ' (training ended first)' if guided else
+                    ' (no round after the warm-up)')
             secs = (f'{h["seconds"] / 60:.1f}' if h.get('seconds')
                     else '-')
             lines.append(

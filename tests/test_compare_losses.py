@@ -46,6 +46,9 @@ def test_full_defaults_fit_the_plan():
     assert (args.iters, args.val_interval, args.lr) == (300, 30, 0.05)
     assert args.seeds == [0, 1, 2] and args.reference_seeds == 1
     assert (args.max_steps, args.grid) == (4, 4)
+    # The hook ignores the first half of the 10 validation rounds.
+    assert (args.hook_warmup, args.hook_steps) == (5, 6)
+    assert compare_losses.parse_args(['--quick']).hook_warmup == 2
     with pytest.raises(SystemExit):
         compare_losses.parse_args(['--usable-frac', '0'])
 
@@ -101,9 +104,33 @@ def test_hook_trace_and_markdown(tmp_path):
         'α → 0.6 |' in text
 
 
+def test_hook_without_a_guided_round_says_so(tmp_path):
+    work = _hook_work_dir(tmp_path, [(10, 1.0, True), (20, 1.0, True)])
+    trace = compare_losses.hook_trace(str(work), (0.3, 0.4))
+    assert [r['decision'] for r in trace['rounds']] == ['warm-up'] * 2
+    args = compare_losses.parse_args(['--quick'])
+    text = compare_losses.markdown(args, {}, {'hook': trace}, 1.0, 'data')
+    assert '| online hook | 1 |  | none | 0.5 (no round after the ' \
+        'warm-up) |' in text
+
+
 def test_hook_trace_steps_used_up(tmp_path):
     work = _hook_work_dir(tmp_path, [(10 * i, 0.9, False)
                                      for i in range(1, 7)])
     trace = compare_losses.hook_trace(str(work), (0.3, 0.4))
     assert not trace['converged'] and trace['reached_at'] is None
+    assert trace['done']
     assert trace['rounds'][-1]['decision'].startswith('steps used up')
+    args = compare_losses.parse_args(['--quick'])
+    text = compare_losses.markdown(args, {}, {'hook': trace}, 1.0, 'data')
+    assert '(steps used up) |' in text
+
+
+def test_hook_training_ended_before_the_search(tmp_path):
+    work = _hook_work_dir(tmp_path, [(10, 0.9, False), (20, 0.9, False)])
+    trace = compare_losses.hook_trace(str(work), (0.3, 0.4))
+    assert not trace['done'] and not trace['converged']
+    args = compare_losses.parse_args(['--quick'])
+    text = compare_losses.markdown(args, {}, {'hook': trace}, 1.0, 'data')
+    assert '| online hook | 1 | 0.5, 0.7 | none | 0.8 (training ended ' \
+        'first) |' in text
