@@ -557,6 +557,12 @@ def _is_number(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+def _in_target(record, target):
+    """Whether a record's OII lies strictly inside the target interval."""
+    oii = record.get('OII')
+    return _is_number(oii) and target[0] < oii < target[1]
+
+
 def _fmt_iters(values):
     hit = [v for v in values if v is not None]
     text = fmt_mean_std(hit, 0) if hit else 'not reached'
@@ -645,10 +651,8 @@ def markdown(args, table, guidance, elapsed, data_note):
             chosen = next((s for s in steps if alpha is not None and
                            abs(s['alpha'] - alpha) < 1e-9), None)
             tried = ', '.join(f'{s["alpha"]:g}' for s in steps)
-            m0, m1 = args.target
             hits = ', '.join(f'{s["alpha"]:g}' for s in steps
-                             if _is_number(s.get('OII'))
-                             and m0 < s['OII'] < m1) or 'none'
+                             if _in_target(s, args.target)) or 'none'
             lines.append(
                 f'| {mode} | {block["trainings"]} | {tried} | {hits} | '
                 + (f'{alpha:g}{note}' if alpha is not None else '-') + ' | '
@@ -662,10 +666,9 @@ def markdown(args, table, guidance, elapsed, data_note):
                       and _is_number(r.get('alpha'))]
             tried = ', '.join(f'{r["alpha"]:g}' for r in guided
                               if not r['decision'].startswith('α fixed'))
-            m0, m1 = args.target
             hits = ', '.join(f'{r["alpha"]:g} (round {r["round"]})'
-                             for r in guided if _is_number(r.get('OII'))
-                             and m0 < r['OII'] < m1) or 'none'
+                             for r in guided
+                             if _in_target(r, args.target)) or 'none'
             note = (' (OII in target)' if h['converged'] else
                     ' (steps used up)' if h.get('done') else
                     ' (training ended first)' if guided else
