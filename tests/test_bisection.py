@@ -3,16 +3,16 @@ import json
 
 import pytest
 
-from mmseg_dibe.guidance.bisection import OIIBisection
+from mmseg_dibe.guidance.bisection import BisectionStep, OIIBisection
 
 
 def test_appendix_b_example_1():
     # DIBE_Dis + SegNet: OII 0.475 at 0.5 -> 0.7; OII 0.322 -> stop.
     search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=5)
     assert search.alpha == pytest.approx(0.5)
-    assert search.update(0.475) == pytest.approx(0.7)
+    assert search.update(0.475).next_alpha == pytest.approx(0.7)
     assert not search.done
-    assert search.update(0.322) is None
+    assert search.update(0.322).next_alpha is None
     assert search.done and search.converged
     assert search.alpha == pytest.approx(0.7)
     assert [h['alpha'] for h in search.history] == pytest.approx([0.5, 0.7])
@@ -21,9 +21,9 @@ def test_appendix_b_example_1():
 def test_appendix_b_example_2():
     # Tversky + U-Net: 0.071 at 0.5 -> 0.3; 0.118 -> 0.2; 0.382 -> stop.
     search = OIIBisection()
-    assert search.update(0.071) == pytest.approx(0.3)
-    assert search.update(0.118) == pytest.approx(0.2)
-    assert search.update(0.382) is None
+    assert search.update(0.071).next_alpha == pytest.approx(0.3)
+    assert search.update(0.118).next_alpha == pytest.approx(0.2)
+    assert search.update(0.382).next_alpha is None
     assert search.converged and search.alpha == pytest.approx(0.2)
     assert search.steps == 3
 
@@ -31,9 +31,9 @@ def test_appendix_b_example_2():
 def test_direction_follows_spec():
     # OII above the target -> raise alpha (more weight on FN).
     search = OIIBisection(0.0, 1.0, (-0.1, 0.1), max_steps=10)
-    assert search.update(0.9) > 0.5
+    assert search.update(0.9).next_alpha > 0.5
     search = OIIBisection(0.0, 1.0, (-0.1, 0.1), max_steps=10)
-    assert search.update(-0.9) < 0.5
+    assert search.update(-0.9).next_alpha < 0.5
 
 
 def test_interval_halves_and_boundaries_are_outside():
@@ -50,9 +50,9 @@ def test_interval_halves_and_boundaries_are_outside():
 
 def test_steps_used_up_selects_closest():
     search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=3)
-    assert search.update(0.9) == pytest.approx(0.7)
-    assert search.update(0.45) == pytest.approx(0.8)
-    assert search.update(0.41) is None
+    assert search.update(0.9).next_alpha == pytest.approx(0.7)
+    assert search.update(0.45).next_alpha == pytest.approx(0.8)
+    assert search.update(0.41).next_alpha is None
     assert search.done and not search.converged
     # 0.8 gave OII 0.41, the closest to (0.3, 0.4).
     assert search.alpha == pytest.approx(0.8)
@@ -69,7 +69,7 @@ def test_converges_on_a_monotone_response():
     search = OIIBisection(max_steps=6)
     alpha = search.alpha
     while alpha is not None:
-        alpha = search.update(response(alpha))
+        alpha = search.update(response(alpha)).next_alpha
     assert search.converged
     assert 0.61 < search.alpha < 0.66
     assert [h['alpha'] for h in search.history] == pytest.approx(
@@ -83,7 +83,7 @@ def test_state_dict_roundtrip_is_json():
     other = OIIBisection()
     other.load_state_dict(state)
     assert other.alpha == search.alpha and other.history == search.history
-    assert other.update(0.118) == pytest.approx(0.2)
+    assert other.update(0.118).next_alpha == pytest.approx(0.2)
     with pytest.raises(ValueError, match='saved search used'):
         OIIBisection(target=(0.2, 0.4)).load_state_dict(state)
 
@@ -116,3 +116,36 @@ def test_nan_oii_rejected():
 def test_exported():
     import mmseg_dibe
     assert mmseg_dibe.OIIBisection is OIIBisection
+
+
+def test_update_reports_its_decision():
+    search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=3)
+    first = search.update(0.9)
+    assert isinstance(first, BisectionStep)
+    assert (first.step, first.alpha, first.oii) == (1, 0.5, 0.9)
+    # OII above the target: raise alpha, search [0.5, 0.9].
+    assert first.direction == 'raise alpha'
+    assert (first.low, first.high) == (0.5, 0.9)
+    assert first.next_alpha == pytest.approx(0.7)
+    assert not first.done and first.selected is None
+    assert first.describe() == 'above target: α → 0.7'
+    second = search.update(0.2)
+    assert second.direction == 'lower alpha'
+    assert second.describe() == 'below target: α → 0.6'
+    last = search.update(0.45)
+    assert last.done and not last.converged and last.next_alpha is None
+    assert last.selected == pytest.approx(0.6)  # OII 0.45 closest
+    assert last.describe() == 'steps used up: α fixed at 0.6 (closest)'
+    hit = OIIBisection().update(0.35)
+    assert hit.direction == 'in target' and hit.converged
+    assert hit.describe() == 'OII in target: α fixed'
+
+
+def test_trace_replays_a_restored_state():
+    """An old state (history of alpha/oii only) reports the same steps."""
+    search = OIIBisection(max_steps=3)
+    steps = [search.update(v) for v in (0.9, 0.2, 0.45)]
+    old_state = json.loads(json.dumps(search.state_dict()))
+    restored = OIIBisection(max_steps=3)
+    restored.load_state_dict(old_state)
+    assert restored.trace() == steps

@@ -6,13 +6,61 @@ tool (``tools/oii_search.py``). It is a pure state machine: it never trains or
 evaluates anything, it is told the OII measured with its current proposal and
 answers with the next one.
 
-Direction (``DIBE-SPEC.md``): α weights the missed targets (FN), β = 1 − α
+Direction (``docs/spec.md``): α weights the missed targets (FN), β = 1 − α
 the false alarms (FP). Raising α removes FN and adds FP, which lowers OII. So
 OII above the target interval raises α (search ``[α, high]``) and OII below it
-lowers α (search ``[low, α]``).
+lowers α (search ``[low, α]``). This is the only place that states the rule:
+every caller (hook log, search tables, benchmark) prints the
+:class:`BisectionStep` that :meth:`OIIBisection.update` returns.
 """
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+#: :attr:`BisectionStep.direction` values.
+IN_TARGET = 'in target'
+RAISE_ALPHA = 'raise alpha'
+LOWER_ALPHA = 'lower alpha'
+
+
+class BisectionStep(NamedTuple):
+    """What one evaluation did to the search (returned by
+    :meth:`OIIBisection.update`).
+
+    Attributes:
+        step (int): Number of the evaluation (1 for the first).
+        alpha (float): The α that was evaluated.
+        oii (float): The OII measured with it.
+        direction (str): ``'in target'``, ``'raise alpha'`` (OII at or above
+            the target) or ``'lower alpha'`` (OII at or below it).
+        next_alpha (float | None): The next α to evaluate; ``None`` once the
+            search is over.
+        low (float): Lower end of the interval after this step.
+        high (float): Upper end of the interval after this step.
+        done (bool): The search is over.
+        converged (bool): It is over because OII fell in the target.
+        selected (float | None): The selected α once the search is over:
+            the one whose OII fell in the target, else the evaluated α whose
+            OII came closest to it.
+    """
+    step: int
+    alpha: float
+    oii: float
+    direction: str
+    next_alpha: Optional[float]
+    low: float
+    high: float
+    done: bool
+    converged: bool
+    selected: Optional[float]
+
+    def describe(self) -> str:
+        """The decision in words, as the hook log and the tables show it."""
+        if self.converged:
+            return 'OII in target: α fixed'
+        if self.done:
+            return f'steps used up: α fixed at {self.selected:g} (closest)'
+        side = 'above' if self.direction == RAISE_ALPHA else 'below'
+        return f'{side} target: α → {self.next_alpha:g}'
 
 
 class OIIBisection:
@@ -40,10 +88,12 @@ class OIIBisection:
         >>> search = OIIBisection()
         >>> search.alpha
         0.5
-        >>> search.update(0.475)  # Appendix B, example 1
-        0.7
-        >>> search.update(0.322) is None, search.converged
-        (True, True)
+        >>> step = search.update(0.475)  # Appendix B, example 1
+        >>> step.direction, step.next_alpha
+        ('raise alpha', 0.7)
+        >>> step = search.update(0.322)
+        >>> step.next_alpha is None, step.converged, step.describe()
+        (True, True, 'OII in target: α fixed')
     """
 
     def __init__(self,
@@ -99,7 +149,7 @@ class OIIBisection:
             return 0.0
         return max(self.target[0] - value, value - self.target[1], 0.0)
 
-    def update(self, value: float) -> Optional[float]:
+    def update(self, value: float) -> BisectionStep:
         """Record the OII measured with :attr:`alpha`; propose the next α.
 
         Args:
@@ -107,10 +157,11 @@ class OIIBisection:
                 :attr:`alpha`.
 
         Returns:
-            float | None: The next α to evaluate, or ``None`` once the search
-            is over (OII inside the target, or ``max_steps`` used). After
-            that, :attr:`alpha` is the selected α: the one whose OII fell in
-            the target, else the evaluated one whose OII came closest to it.
+            BisectionStep: The decision. Its ``next_alpha`` is the next α to
+            evaluate, or ``None`` once the search is over (OII inside the
+            target, or ``max_steps`` used). After that, :attr:`alpha` is the
+            selected α (``selected``): the one whose OII fell in the target,
+            else the evaluated one whose OII came closest to it.
 
         Raises:
             RuntimeError: If the search is already over.
@@ -126,22 +177,45 @@ class OIIBisection:
             raise ValueError(f'OIIBisection.update: OII must be finite, got '
                              f'{value} at alpha={self.alpha} (NaN: TP, FP '
                              'and FN were all 0)')
-        self.history.append(dict(alpha=self.alpha, oii=value))
+        evaluated = self.alpha
+        self.history.append(dict(alpha=evaluated, oii=value))
         if self.in_target(value):
+            direction = IN_TARGET
             self.done = self.converged = True
-            return None
-        # OII too high (too many FN) -> more weight on FN -> larger α.
-        if value >= self.target[1]:
-            self.low = self.alpha
         else:
-            self.high = self.alpha
-        if self.steps >= self.max_steps:
-            self.done = True
-            best = min(self.history, key=lambda h: self.distance(h['oii']))
-            self.alpha = best['alpha']
-            return None
-        self.alpha = (self.low + self.high) / 2
-        return self.alpha
+            # OII too high (too many FN) -> more weight on FN -> larger α.
+            if value >= self.target[1]:
+                direction = RAISE_ALPHA
+                self.low = evaluated
+            else:
+                direction = LOWER_ALPHA
+                self.high = evaluated
+            if self.steps >= self.max_steps:
+                self.done = True
+                best = min(self.history,
+                           key=lambda h: self.distance(h['oii']))
+                self.alpha = best['alpha']
+            else:
+                self.alpha = (self.low + self.high) / 2
+        return BisectionStep(
+            step=self.steps,
+            alpha=evaluated,
+            oii=value,
+            direction=direction,
+            next_alpha=None if self.done else self.alpha,
+            low=self.low,
+            high=self.high,
+            done=self.done,
+            converged=self.converged,
+            selected=self.alpha if self.done else None)
+
+    def trace(self) -> List[BisectionStep]:
+        """The :class:`BisectionStep` of every evaluation so far, replayed
+        from :attr:`history` (so a search restored by
+        :meth:`load_state_dict`, old states included, reports its steps)."""
+        replay = OIIBisection(self.low0, self.high0, self.target,
+                              self.max_steps)
+        return [replay.update(h['oii']) for h in self.history]
 
     def state_dict(self) -> Dict[str, Any]:
         """The whole state as plain Python values (JSON serialisable)."""

@@ -8,27 +8,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from torch import nn
 
 from mmseg.registry import HOOKS
 from ...guidance.bisection import OIIBisection
+from ...guidance.heads import iter_head_losses
 
 #: Name of the side file the hook keeps in the work directory (see
 #: :class:`OIIBisectionHook`, "Resuming").
 STATE_FILE = 'oii_bisection_state.json'
 #: Key of the hook's state in mmengine checkpoints.
 CHECKPOINT_KEY = 'oii_bisection'
-
-
-def _loss_modules(head: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """``(name, module)`` of the loss modules of one decode head."""
-    loss = getattr(head, 'loss_decode', None)
-    if loss is None:
-        return []
-    if isinstance(loss, nn.ModuleList):
-        return [(f'loss_decode.{i}', m) for i, m in enumerate(loss)]
-    return [('loss_decode', loss)]
 
 
 def find_alpha_losses(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -41,25 +31,13 @@ def find_alpha_losses(model: nn.Module) -> List[Tuple[str, nn.Module]]:
         list[tuple[str, nn.Module]]: ``(qualified name, module)``, including
         sub-modules of compound losses that carry their own ``alpha``.
     """
-    if is_model_wrapper(model):
-        model = model.module
-    heads: List[Tuple[str, nn.Module]] = []
-    decode = getattr(model, 'decode_head', None)
-    if decode is not None:
-        heads.append(('decode_head', decode))
-    aux = getattr(model, 'auxiliary_head', None)
-    if isinstance(aux, nn.ModuleList):
-        heads += [(f'auxiliary_head.{i}', h) for i, h in enumerate(aux)]
-    elif aux is not None:
-        heads.append(('auxiliary_head', aux))
     found = []
-    for head_name, head in heads:
-        for loss_name, loss in _loss_modules(head):
-            for sub_name, module in loss.named_modules():
-                if hasattr(module, 'alpha'):
-                    name = '.'.join(
-                        n for n in (head_name, loss_name, sub_name) if n)
-                    found.append((name, module))
+    for head_loss in iter_head_losses(model):
+        for sub_name, module in head_loss.loss.named_modules():
+            if hasattr(module, 'alpha'):
+                name = '.'.join(
+                    n for n in (head_loss.module_name, sub_name) if n)
+                found.append((name, module))
     return found
 
 
@@ -97,7 +75,7 @@ class OIIBisectionHook(Hook):
     per α, one training whose α changes after each validation round. The
     first α is the midpoint of ``[low, high]``; after a round whose OII is
     above the target interval α moves up (more weight on missed targets,
-    FN), below it α moves down (``DIBE-SPEC.md``: α weights FN, β = 1 − α
+    FN), below it α moves down (``docs/spec.md``: α weights FN, β = 1 − α
     weights FP). Once OII is inside the target, or ``max_steps`` rounds were
     used, α stays fixed (at the α that reached the target, else the one
     whose OII came closest).
@@ -222,14 +200,9 @@ class OIIBisectionHook(Hook):
     def before_train(self, runner) -> None:
         found = find_alpha_losses(runner.model)
         if not found:
-            model = runner.model.module if is_model_wrapper(
-                runner.model) else runner.model
             losses = [
-                type(m).__name__ for head in (
-                    getattr(model, 'decode_head', None),
-                    getattr(model, 'auxiliary_head', None)) if head is not None
-                for h in (head if isinstance(head, nn.ModuleList) else [head])
-                for _, m in _loss_modules(h)
+                type(head_loss.loss).__name__
+                for head_loss in iter_head_losses(runner.model)
             ]
             raise RuntimeError(
                 'OIIBisectionHook: no loss of decode_head or auxiliary_head '
@@ -296,18 +269,11 @@ class OIIBisectionHook(Hook):
                 f'round ignored, alpha stays {alpha:.6g}',
                 logger='current', level=30)
             return
-        proposal = self.bisection.update(value)
-        if proposal is None:
-            outcome = ('OII in target: alpha fixed'
-                       if self.bisection.converged else
-                       'steps used up: alpha fixed at the closest')
-        else:
-            outcome = (f'next interval [{self.bisection.low:.6g}, '
-                       f'{self.bisection.high:.6g}]')
+        step = self.bisection.update(value)
         set_loss_alpha(runner.model, self.bisection.alpha)
         print_log(
             f'OIIBisectionHook: round {self.rounds} (iter {runner.iter}): '
-            f'OII={value:.4f} at alpha={alpha:.6g} -> alpha='
-            f'{self.bisection.alpha:.6g} ({outcome}; step '
-            f'{self.bisection.steps}/{self.bisection.max_steps})',
+            f'OII={value:.4f} at alpha={alpha:.6g}: {step.describe()} '
+            f'(interval [{step.low:.6g}, {step.high:.6g}], step '
+            f'{step.step}/{self.bisection.max_steps})',
             logger='current')
