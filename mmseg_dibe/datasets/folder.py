@@ -182,7 +182,12 @@ def find_pairs(images: Path,
     return pairs, problems
 
 
-def _decode(path: Path) -> Image.Image:
+def decode_image(path: Path) -> Image.Image:
+    """Open and fully decode an image file.
+
+    Raises:
+        SkipFile: naming the decoder's complaint when the file is corrupt.
+    """
     try:
         with Image.open(path) as img:
             img.load()
@@ -194,7 +199,7 @@ def _decode(path: Path) -> Image.Image:
 def read_image(path: Path) -> Image.Image:
     """An image as 8-bit grey (``L``) or ``RGB``, naming it when it cannot be
     used."""
-    img = _decode(path)
+    img = decode_image(path)
     if img.mode in ('L', 'RGB'):
         return img
     if img.mode in ('1', 'P', 'LA', 'RGBA', 'CMYK', 'YCbCr', 'PA'):
@@ -406,7 +411,7 @@ def convert_folder(images: Path,
             bad = (pair.image, str(exc))
         if bad is None:
             try:
-                mask = mask_to_binary(_decode(pair.mask), rule)
+                mask = mask_to_binary(decode_image(pair.mask), rule)
             except SkipFile as exc:
                 bad = (pair.mask, str(exc))
         if bad is None and mask.shape != (img.height, img.width):
