@@ -105,14 +105,11 @@ def test_run_keeps_its_colour_when_another_has_nothing_to_draw(
     """A run whose PA is undefined all along (nothing predicted) is left out
     of the PA panel; the runs after it keep their colours there, and the
     legend still names every run."""
-    import sys
     from types import SimpleNamespace
 
     from matplotlib.axes import Axes
 
-    from utils import REPO
-    sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
-    import plot_curves
+    from mmseg_dibe.analysis import curves
 
     def run(pa):
         return SimpleNamespace(train=[], val=[
@@ -137,7 +134,7 @@ def test_run_keeps_its_colour_when_another_has_nothing_to_draw(
 
     monkeypatch.setattr(Axes, 'plot', recording_plot)
     monkeypatch.setattr(Axes, 'legend', recording_legend)
-    drawn = plot_curves.plot(runs, labels, ['PA', 'IoU'],
+    drawn = curves.plot(runs, labels, ['PA', 'IoU'],
                              str(tmp_path / 'c.png'), dpi=30)
     assert drawn['PA'] == {'a': 2, 'empty': 0, 'c': 2}
     colour = {}

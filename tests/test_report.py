@@ -1,4 +1,5 @@
-"""tools/analysis/report.py on real work directories of a tiny training.
+"""tools/analysis/report.py and mmseg_dibe.analysis on real work directories
+of a tiny training.
 
 Two trainings of the demo U-Net (4 iterations, validation every 2, seeds 0
 and 1) are made once per session and shared with test_plot_curves.py.
@@ -7,17 +8,14 @@ import copy
 import json
 import math
 import statistics
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
+from mmseg_dibe import analysis
 from utils import REPO, run_tool, write_tiny_config
-
-sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
-import report  # noqa: E402
 
 ITERS = 4
 VAL_INTERVAL = 2
@@ -93,7 +91,7 @@ def scalars_by_hand(work_dir):
 
 @pytest.mark.slow
 def test_run_reads_real_work_dir(work_dirs):
-    run = report.Run(str(work_dirs[0]))
+    run = analysis.Run(str(work_dirs[0]))
     assert run.name == CONFIG_NAME
     assert run.seed == 0
     val = scalars_by_hand(work_dirs[0])
@@ -157,16 +155,16 @@ def test_table_mean_std_over_seeds(work_dirs, tmp_path):
 
 @pytest.mark.slow
 def test_runs_differing_in_more_than_seed_are_separate_rows(work_dirs):
-    runs = [report.Run(str(work_dirs[s])) for s in SEEDS]
+    runs = [analysis.Run(str(work_dirs[s])) for s in SEEDS]
     other = copy.deepcopy(runs[1])
     other.cfg['model']['decode_head']['loss_decode']['alpha'] = 0.5
-    groups = report.group_runs(runs + [other])
+    groups = analysis.group_runs(runs + [other])
     assert [len(g) for g in groups] == [2, 1]
     assert groups[1][0].loss() == 'DIBE (α=0.5)'
     # The work directory itself does not split a group.
     moved = copy.deepcopy(runs[0])
     moved.cfg['work_dir'] = '/elsewhere'
-    assert len(report.group_runs([moved, runs[1]])) == 1
+    assert len(analysis.group_runs([moved, runs[1]])) == 1
 
 
 @pytest.mark.slow
@@ -231,7 +229,7 @@ def test_epoch_based_validation_is_put_on_the_iteration_axis(tmp_path):
     (ts / '20240101_000000.log').write_text(
         '    CUDA available: True\n    GPU 0: Fake GPU\n'
         'Epoch(train) [1][ 5/10]  lr: 1e-2\n')
-    run = report.Run(str(work))
+    run = analysis.Run(str(work))
     assert [r['iter'] for r in run.val] == [10, 20]
     assert [r['epoch'] for r in run.val] == [1, 2]
     assert run.memory_gb() == 2.0
@@ -249,11 +247,11 @@ def test_not_a_work_dir_is_refused(tmp_path):
 
 
 def test_mean_std():
-    assert report.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
-    assert report.mean_std([float('nan'), 4.0]) == (4.0, 0.0)
-    assert report.mean_std([]) == (None, None)
-    assert report.fmt_mean_std([0.5, 0.7]) == '0.600 ± 0.141'
-    assert report.fmt_mean_std([0.5]) == '0.500'
+    assert analysis.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert analysis.mean_std([float('nan'), 4.0]) == (4.0, 0.0)
+    assert analysis.mean_std([]) == (None, None)
+    assert analysis.fmt_mean_std([0.5, 0.7]) == '0.600 ± 0.141'
+    assert analysis.fmt_mean_std([0.5]) == '0.500'
 
 
 def test_repository_metafile_lists_every_dibe_config():
