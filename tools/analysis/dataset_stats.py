@@ -1,4 +1,4 @@
-"""The paper's Table 2 for a converted dataset, and a suggested lambda.
+"""The paper's Table 2 for a converted dataset; a suggested lambda and crop size.
 
 Reads ``DATA_ROOT/ann_dir/{train,val}/*.png`` (0/1 masks, as the converters
 write them; pairs are counted where the image of the same stem exists in
@@ -22,6 +22,24 @@ lambda weights the defect class in the distribution terms (WBCE, Focal,
 DIBE_Dis, DIBE). The paper only says it "should approach 1 as the target gets
 rarer" and uses 0.25 / 0.75; the table above is this project's heuristic
 starting point for a grid search, not a result of the paper.
+
+Suggested crop size. The paper trains every model on samples of the size
+the data come in, or on the few fixed-size crops it prepared once (THC448,
+THC224, THC112; 256x256 on MTSDD; 160x160 tiles on CFD), and its Discussion
+argues *against* cropping further to ease the imbalance: smaller crops lower
+the FG:BG ratio (THC448 1:2228 -> THC112 1:191) but multiply the forward
+passes at inference and do not match real use; the DIBE losses are meant to
+cope with the imbalance instead. So the suggestion is the largest crop that
+still fits the typical training image:
+
+    crop = median shorter side of the training images, rounded down to a
+           multiple of 32 (U-Net downsamples four times and the configs pad
+           test images to a multiple of 32), clipped to [64, 512]
+
+(512 bounds the memory of the paper's batch of 16 at full width; images much
+larger than that are better cut once with ``folder.py --tile`` than cropped
+at random.) Set it as ``crop_size`` in ``configs/custom/`` and ``lam`` to the
+suggested lambda.
 
 Usage::
 
@@ -53,6 +71,36 @@ def imbalance_level(fg: int, bg: int):
         if ratio >= bound:
             return level, lam
     raise AssertionError('unreachable')
+
+
+CROP_MULTIPLE = 32
+CROP_RANGE = (64, 512)
+
+
+def suggest_crop_size(shorter_sides) -> int:
+    """Median shorter image side, rounded down to a multiple of 32, clipped
+    to [64, 512] (see the module docstring); None without images."""
+    sides = sorted(int(s) for s in shorter_sides)
+    if not sides:
+        return None
+    median = float(np.median(sides))
+    crop = int(median // CROP_MULTIPLE) * CROP_MULTIPLE
+    return int(min(max(crop, CROP_RANGE[0]), CROP_RANGE[1]))
+
+
+def image_sides(root: Path, split: str) -> list:
+    """Shorter side of every image in ``img_dir/<split>`` (header only)."""
+    img_dir = root / 'img_dir' / split
+    sides = []
+    if not img_dir.is_dir():
+        return sides
+    for p in sorted(img_dir.iterdir()):
+        try:
+            with Image.open(p) as img:
+                sides.append(min(img.size))
+        except Exception as exc:  # a broken file is reported, not counted
+            print(f'warning: cannot read {p}: {exc}', file=sys.stderr)
+    return sides
 
 
 def split_stats(root: Path, split: str) -> dict:
@@ -134,8 +182,16 @@ def main(argv=None) -> int:
     else:
         print(f'suggested lambda: {lam} ({level} imbalance; a starting '
               'point for the grid search, see the docstring)')
+    sides = image_sides(args.data_root, 'train') or image_sides(
+        args.data_root, 'val')
+    crop = suggest_crop_size(sides)
+    if crop is not None:
+        print(f'suggested crop size: {crop}x{crop} (median shorter image '
+              f'side {float(np.median(sides)):.0f} px, rounded down to a '
+              f'multiple of {CROP_MULTIPLE}, within {list(CROP_RANGE)})')
     if args.json:
         out = dict(dataset=name, level=level, suggested_lambda=lam,
+                   suggested_crop_size=crop,
                    total={k: total[k] for k in ('pairs', 'fg', 'bg', 'empty')},
                    **{s: {k: stats[s][k]
                           for k in ('pairs', 'fg', 'bg', 'empty')}
