@@ -1,28 +1,16 @@
-"""Tests of ``tools/oii_search.py``: config rewrite, log reading, the search
-driver (with a fake trainer) and one real end-to-end search with resume."""
-import importlib.util
+"""Tests of the offline α search (``mmseg_dibe.guidance.search``, driven by
+``tools/oii_search.py``): config rewrite, log reading, the search (with a
+fake trainer) and one real end-to-end search with resume."""
 import itertools
 import json
-import os
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from utils import REPO, run_tool, write_tiny_config
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'oii_search', REPO / 'tools' / 'oii_search.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+from mmseg_dibe.analysis import read_final_metrics
+from mmseg_dibe.guidance import search as tool
+from utils import run_tool, write_tiny_config
 
 
 def write_config(path, loss_decode=None, aux=None):
@@ -120,6 +108,29 @@ def test_write_step_config_needs_an_alpha_loss(tmp_path):
         tool.write_step_config(str(cfg), None, 0.5, str(tmp_path / 'o.py'))
 
 
+def test_config_and_model_walks_find_the_same_losses():
+    """The config rewrite and the hook walk the heads the same way."""
+    import mmseg_dibe  # noqa: F401
+    from mmseg_dibe.guidance import iter_head_losses
+    model_cfg = dict(
+        decode_head=dict(loss_decode=[dict(type='DIBELoss'),
+                                      dict(type='WBCELoss')]),
+        auxiliary_head=[dict(loss_decode=dict(type='DIBEDisLoss'))])
+    paths = [h.config_path for h in iter_head_losses(model_cfg)]
+    assert paths == ['model.decode_head.loss_decode[0]',
+                     'model.decode_head.loss_decode[1]',
+                     'model.auxiliary_head[0].loss_decode']
+    names = [h.module_name for h in iter_head_losses(model_cfg)]
+    assert names == ['decode_head.loss_decode.0', 'decode_head.loss_decode.1',
+                     'auxiliary_head.0.loss_decode']
+
+
+def test_search_needs_a_trainer(tmp_path):
+    with pytest.raises(ValueError, match='tools_dir'):
+        tool.OIISearch(str(write_config(tmp_path / 'c.py')),
+                       str(tmp_path / 's'))
+
+
 def test_alpha_name():
     assert tool.alpha_name(0.5) == 'alpha_0.5'
     assert tool.alpha_name((0.1 + 0.15) / 2) == 'alpha_0.125'
@@ -139,11 +150,11 @@ def test_read_final_metrics(tmp_path):
     with open(tmp_path / '20240102_000000' / 'vis_data' /
               '20240102_000000.json', 'a') as f:
         f.write('{"OII": 0.9, "IoU"')  # a line cut by a kill
-    out = tool.read_final_metrics(str(tmp_path))
+    out = read_final_metrics(str(tmp_path))
     assert out['OII'] == 0.25 and out['IoU'] == 0.5 and out['PA'] == 0.6
     assert out['iter'] == 4
     with pytest.raises(FileNotFoundError, match='OIIMetric'):
-        tool.read_final_metrics(str(tmp_path / 'nothing'))
+        read_final_metrics(str(tmp_path / 'nothing'))
 
 
 # ---------------------------------------------------------- search driver
@@ -168,6 +179,10 @@ def test_bisection_search(tmp_path):
     assert re.search(r'\| 3 \| 0\.6 \| 0\.5000 \| 0\.4000 \| 0\.6000 \| '
                      r'0\.3500 \|', table)
     assert 'selected alpha: 0.6 (OII in target)' in table
+    # The bisection's own decision of each step.
+    assert table.count('above target: α → 0.7') == 1
+    assert table.count('below target: α → 0.6') == 1
+    assert table.count('OII in target: α fixed') == 1
     assert not list(root.glob('*.tmp*'))  # atomic writes leave nothing
 
 
@@ -216,7 +231,7 @@ def test_trained_but_not_recorded(tmp_path):
 
 def test_other_settings_refused(tmp_path):
     make_search(tmp_path, FakeTrainer(linear)).run()
-    with pytest.raises(SystemExit, match='other settings'):
+    with pytest.raises(tool.SearchStateError, match='other settings'):
         make_search(tmp_path, FakeTrainer(linear), target=(0.2, 0.4)).run()
 
 
