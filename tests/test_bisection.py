@@ -149,3 +149,4 @@ def test_trace_replays_a_restored_state():
     restored = OIIBisection(max_steps=3)
     restored.load_state_dict(old_state)
     assert restored.trace() == steps
+    assert OIIBisection.from_state_dict(old_state).trace() == steps

@@ -1,30 +1,50 @@
-"""benchmarks/compare_losses.py: the plan it writes and the hook trace.
+"""benchmarks/compare_losses.py (mmseg_dibe.analysis.loss_comparison): the
+plan it writes and the hook trace.
 
 The benchmark itself trains for the best part of an hour; these tests check
 what it derives (configs, the online hook's α trace and its Markdown) on a
 dry run and on a hand-written work directory whose numbers are known.
 """
+import importlib.util
 import json
-import sys
 
 import pytest
 from mmengine.config import Config
 
+from mmseg_dibe.analysis import loss_comparison
 from utils import REPO, run_tool
 
-sys.path.insert(0, str(REPO / 'benchmarks'))
-import compare_losses  # noqa: E402
+
+def load_driver():
+    """benchmarks/compare_losses.py as a module (it is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        'compare_losses', REPO / 'benchmarks' / 'compare_losses.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+driver = load_driver()
 
 
 def test_dry_run_writes_loadable_configs(tmp_path):
     out = tmp_path / 'cmp'
     proc = run_tool('benchmarks/compare_losses.py', '--quick', '--dry-run',
                     '--num-train', 4, '--num-val', 2, '--out', out)
-    assert 'compare_losses: 4 trainings of 40 iterations' in proc.stdout
+    assert 'compare_losses: 5 trainings of 40 iterations' in proc.stdout
+    # mmseg's stock BCE is listed first.
+    plan = [line.split()[3] for line in proc.stdout.splitlines()
+            if line.startswith('  U-Net')]
+    assert plan[0] == 'BCE', proc.stdout
     configs = sorted((out / 'configs').glob('*.py'))
     assert [c.name for c in configs] == [
-        'unet_dibe_reg_s0.py', 'unet_dibe_s0.py', 'unet_ft_s0.py',
-        'unet_hf_s0.py']
+        'unet_bce_s0.py', 'unet_dibe_reg_s0.py', 'unet_dibe_s0.py',
+        'unet_ft_s0.py', 'unet_hf_s0.py']
+    stock = Config.fromfile(str(out / 'configs' / 'unet_bce_s0.py'))
+    assert stock.model.decode_head.loss_decode == dict(
+        type='CrossEntropyLoss', use_sigmoid=True)
+    assert stock.model.auxiliary_head.loss_decode == dict(
+        type='CrossEntropyLoss', use_sigmoid=True, loss_weight=0.4)
     cfg = Config.fromfile(str(out / 'configs' / 'unet_dibe_reg_s0.py'))
     assert cfg.optim_wrapper.optimizer.lr == 0.05
     assert cfg.optim_wrapper.optimizer.type == 'SGD'
@@ -42,15 +62,30 @@ def test_dry_run_writes_loadable_configs(tmp_path):
 
 
 def test_full_defaults_fit_the_plan():
-    args = compare_losses.parse_args([])
+    args = driver.parse_args([])
     assert (args.iters, args.val_interval, args.lr) == (300, 30, 0.05)
     assert args.seeds == [0, 1, 2] and args.reference_seeds == 1
     assert (args.max_steps, args.grid) == (4, 4)
     # The hook ignores the first half of the 10 validation rounds.
     assert (args.hook_warmup, args.hook_steps) == (5, 6)
-    assert compare_losses.parse_args(['--quick']).hook_warmup == 2
+    assert driver.parse_args(['--quick']).hook_warmup == 2
     with pytest.raises(SystemExit):
-        compare_losses.parse_args(['--usable-frac', '0'])
+        driver.parse_args(['--usable-frac', '0'])
+    with pytest.raises(SystemExit):  # no alpha to guide
+        driver.parse_args(['--guidance-loss', 'bce'])
+
+
+def test_losses_are_named_by_the_catalog():
+    from mmseg_dibe.losses.catalog import paper_name
+    for name, cfg in loss_comparison.LOSSES.items():
+        assert paper_name(cfg) == name
+    assert list(loss_comparison.LOSSES)[0] == 'BCE (mmseg)'
+    args = driver.parse_args(['--losses', 'bce', 'DIBE_Reg', 'dibe-reg'])
+    assert args.losses == ['BCE (mmseg)', 'DIBE_Reg', 'DIBE_Reg']
+    full = loss_comparison.settings_for(driver.parse_args([]))
+    for setting in full:
+        assert setting['losses'][0] == 'BCE (mmseg)', setting
+    assert full[0]['losses'][-3:] == ['WBCE', 'Dice', 'Focal']
 
 
 def _hook_work_dir(tmp_path, rounds):
@@ -85,7 +120,7 @@ def test_hook_trace_and_markdown(tmp_path):
     work = _hook_work_dir(tmp_path, [(30, 1.0, True), (60, 0.6, False),
                                      (90, 0.1, False), (120, 0.35, False),
                                      (150, 0.2, False)])
-    trace = compare_losses.hook_trace(str(work), (0.3, 0.4), seconds=60)
+    trace = loss_comparison.hook_trace(str(work), (0.3, 0.4), seconds=60)
     assert [r['decision'] for r in trace['rounds']] == [
         'warm-up', 'above target: α → 0.7', 'below target: α → 0.6',
         'OII in target: α fixed', 'α fixed']
@@ -95,8 +130,8 @@ def test_hook_trace_and_markdown(tmp_path):
     assert trace['alpha'] == 0.6 and trace['trainings'] == 1
     assert trace['final'] == dict(IoU=0.5, PA=0.6, OII=0.2)
 
-    args = compare_losses.parse_args(['--quick'])
-    text = compare_losses.markdown(args, {}, {'hook': trace}, 60.0, 'data')
+    args = driver.parse_args(['--quick'])
+    text = loss_comparison.markdown(args, {}, {'hook': trace}, 60.0, 'data')
     assert ('| online hook | 1 | 0.5, 0.7, 0.6 | 0.6 (round 4) | '
             '0.6 (OII in target) | 0.500 | 0.600 | 0.200 (end of training) '
             '| 1.0 |') in text
@@ -106,10 +141,10 @@ def test_hook_trace_and_markdown(tmp_path):
 
 def test_hook_without_a_guided_round_says_so(tmp_path):
     work = _hook_work_dir(tmp_path, [(10, 1.0, True), (20, 1.0, True)])
-    trace = compare_losses.hook_trace(str(work), (0.3, 0.4))
+    trace = loss_comparison.hook_trace(str(work), (0.3, 0.4))
     assert [r['decision'] for r in trace['rounds']] == ['warm-up'] * 2
-    args = compare_losses.parse_args(['--quick'])
-    text = compare_losses.markdown(args, {}, {'hook': trace}, 1.0, 'data')
+    args = driver.parse_args(['--quick'])
+    text = loss_comparison.markdown(args, {}, {'hook': trace}, 1.0, 'data')
     assert '| online hook | 1 |  | none | 0.5 (no round after the ' \
         'warm-up) |' in text
 
@@ -117,20 +152,20 @@ def test_hook_without_a_guided_round_says_so(tmp_path):
 def test_hook_trace_steps_used_up(tmp_path):
     work = _hook_work_dir(tmp_path, [(10 * i, 0.9, False)
                                      for i in range(1, 7)])
-    trace = compare_losses.hook_trace(str(work), (0.3, 0.4))
+    trace = loss_comparison.hook_trace(str(work), (0.3, 0.4))
     assert not trace['converged'] and trace['reached_at'] is None
     assert trace['done']
     assert trace['rounds'][-1]['decision'].startswith('steps used up')
-    args = compare_losses.parse_args(['--quick'])
-    text = compare_losses.markdown(args, {}, {'hook': trace}, 1.0, 'data')
+    args = driver.parse_args(['--quick'])
+    text = loss_comparison.markdown(args, {}, {'hook': trace}, 1.0, 'data')
     assert '(steps used up) |' in text
 
 
 def test_hook_training_ended_before_the_search(tmp_path):
     work = _hook_work_dir(tmp_path, [(10, 0.9, False), (20, 0.9, False)])
-    trace = compare_losses.hook_trace(str(work), (0.3, 0.4))
+    trace = loss_comparison.hook_trace(str(work), (0.3, 0.4))
     assert not trace['done'] and not trace['converged']
-    args = compare_losses.parse_args(['--quick'])
-    text = compare_losses.markdown(args, {}, {'hook': trace}, 1.0, 'data')
+    args = driver.parse_args(['--quick'])
+    text = loss_comparison.markdown(args, {}, {'hook': trace}, 1.0, 'data')
     assert '| online hook | 1 | 0.5, 0.7 | none | 0.8 (training ended ' \
         'first) |' in text

@@ -231,6 +231,15 @@ class OIIBisection:
             done=self.done,
             converged=self.converged)
 
+    @classmethod
+    def from_state_dict(cls, state: Dict[str, Any]) -> 'OIIBisection':
+        """A bisection with the settings and state saved by
+        :meth:`state_dict` (e.g. to read back its :meth:`trace`)."""
+        search = cls(state['low0'], state['high0'], state['target'],
+                     int(state['max_steps']))
+        search.load_state_dict(state)
+        return search
+
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore a state saved by :meth:`state_dict`.
 
