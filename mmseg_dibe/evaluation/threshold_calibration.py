@@ -28,6 +28,7 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 
 from ..functional.thresholds import check_thresholds, sweep_counts
 from .oii_metric import count_metrics
@@ -55,7 +56,6 @@ def sweep_table(hist: np.ndarray, thresholds: Sequence[float],
         OII of Eq. 13-15 with the spec's edge cases, IoU of Eq. 20, PA of
         Eq. 21).
     """
-    import torch
     tp, fp, fn = (c.numpy() for c in sweep_counts(torch.as_tensor(hist)))
     classes = OrderedDict()
     for i, name in enumerate(class_names):
