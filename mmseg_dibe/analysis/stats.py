@@ -29,8 +29,7 @@ def fmt_mean_std(values: Sequence[float], digits: int = 3) -> str:
     mean, std = mean_std(values)
     if mean is None:
         return '-'
-    finite = [v for v in values if finite(v)]
-    if len(finite) == 1:
+    if sum(1 for v in values if finite(v)) == 1:
         return f'{mean:.{digits}f}'
     return f'{mean:.{digits}f} ± {std:.{digits}f}'
 
