@@ -138,6 +138,23 @@ def test_appendix_b_trace_on_the_losses(tmp_path):
     assert [r['iter'] for r in state['records']] == [2, 4, 6]
 
 
+def test_log_prints_the_bisections_decision(tmp_path, monkeypatch):
+    """The hook logs the BisectionStep's own words, not its own rule."""
+    from mmseg_dibe.engine.hooks import oii_bisection_hook
+    messages = []
+    monkeypatch.setattr(oii_bisection_hook, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    hook = OIIBisectionHook()
+    runner = fake_runner(tmp_path)
+    hook.before_train(runner)
+    for it, oii in ((2, 0.475), (4, 0.322)):
+        runner.iter = it
+        hook.after_val_epoch(runner, {'OII': oii})
+    assert 'OII=0.4750 at alpha=0.5: above target: α → 0.7' in messages[1]
+    assert 'interval [0.5, 0.9], step 1/5' in messages[1]
+    assert 'OII=0.3220 at alpha=0.7: OII in target: α fixed' in messages[2]
+
+
 def test_warm_up_and_prefixed_metric(tmp_path):
     hook = OIIBisectionHook(start_round=1, start_iter=3, metric='OII')
     runner = fake_runner(tmp_path)

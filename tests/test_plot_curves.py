@@ -143,3 +143,13 @@ def test_run_keeps_its_colour_when_another_has_nothing_to_draw(
     # Same colour in both panels, and 'c' keeps the third colour in PA too.
     assert colour == {'a': {'C0'}, 'empty': {'C1'}, 'c': {'C2'}}
     assert legends == [['a', 'empty', 'c']]
+
+
+def test_missing_key_raises_and_writes_nothing(tmp_path):
+    from types import SimpleNamespace
+
+    from mmseg_dibe.analysis import curves
+    run = SimpleNamespace(train=[], val=[dict(iter=1, IoU=0.2, step=1)])
+    with pytest.raises(KeyError, match="'mIoU'.*IoU"):
+        curves.plot([run], ['a'], ['mIoU'], str(tmp_path / 'x.png'))
+    assert not (tmp_path / 'x.png').exists()

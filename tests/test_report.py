@@ -239,6 +239,19 @@ def test_epoch_based_validation_is_put_on_the_iteration_axis(tmp_path):
     assert run.best()['IoU'] == 0.2
 
 
+def test_losses_are_named_by_the_catalog(tmp_path):
+    """The Loss column uses mmseg_dibe.losses.catalog's paper names."""
+    work = tmp_path / 'bce_run'
+    (work / '20240101_000000' / 'vis_data').mkdir(parents=True)
+    (work / 'cfg_bce.py').write_text(
+        "model = dict(decode_head=dict(loss_decode=[\n"
+        "    dict(type='CrossEntropyLoss', use_sigmoid=True),\n"
+        "    dict(type='DIBERegLoss', alpha=0.3)]))\n")
+    (work / '20240101_000000' / 'vis_data' / 'scalars.json').write_text(
+        json.dumps(dict(IoU=0.5, OII=0.1, step=2)) + '\n')
+    assert analysis.Run(str(work)).loss() == 'BCE (mmseg) + DIBE_Reg (α=0.3)'
+
+
 def test_not_a_work_dir_is_refused(tmp_path):
     proc = run_tool('tools/analysis/report.py', tmp_path, check=False,
                     timeout=120)

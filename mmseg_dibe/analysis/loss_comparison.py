@@ -117,8 +117,8 @@ def resolve_defaults(args):
     if args.hook_warmup is None:
         args.hook_warmup = max(1, args.iters // args.val_interval // 2)
     if args.guidance_loss in [STOCK] + REFERENCE_LOSSES:
-        raise ValueError(f'--guidance-loss {args.guidance_loss} has no alpha to '
-                     'guide')
+        raise ValueError(f'--guidance-loss {args.guidance_loss} has no '
+                         'alpha to guide')
     if not 0 < args.usable_frac <= 1:
         raise ValueError('--usable-frac must be in (0, 1]')
     return args
