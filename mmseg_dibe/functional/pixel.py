@@ -26,13 +26,13 @@ where ``L / u → 1`` as ``L → 0``. :class:`ModulatedLog` uses it, so a
 saturated, correct prediction (``u = 0``) has a finite (zero) gradient for
 every ``γ ≥ 0``, where autograd through ``u ** γ`` would give ``0 · inf``.
 """
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .region import safe_pow
+from .region import POWER_FLOOR
 
 Number = Union[float, Tensor]
 
@@ -104,6 +104,11 @@ def modulated_log_with_grad(log_pt: Tensor,
         ``log p_t`` (without the class weight ``w``).
     """
     big_l = -scale * log_pt  # L = −log(p_t^s) ≥ 0
+    if not isinstance(gamma, Tensor) and gamma == 0:
+        # (1 − p_t^s)^0 = 1: the weighted cross-entropy −s log p_t.
+        value = big_l if need_value else None
+        return value, ((-scale * torch.ones_like(log_pt)) if need_grad
+                       else None)
     u = -torch.expm1(-big_l)  # 1 − p_t^s, accurate when p_t^s → 1
     u_pow = focal_power(u, gamma)
     value = u_pow * big_l if need_value else None
@@ -154,14 +159,172 @@ def _true_class(log_p: Tensor, log_q: Tensor, target: Tensor):
     return target, torch.where(target, log_p, log_q)
 
 
-def _class_weight(target: Tensor, lam: float, like: Tensor) -> Tensor:
-    return torch.where(target, like.new_tensor(lam),
-                       like.new_tensor(1 - lam))
+def class_weight(target: Tensor, lam: Number, like: Tensor) -> Tensor:
+    """The class weight ``w`` of every per-pixel term: ``λ`` on target
+    pixels, ``1 − λ`` on background pixels.
+
+    Args:
+        target (Tensor): ``bool`` ``y``.
+        lam (float | Tensor): λ (a 0-d tensor in the fused kernels, so that
+            a new value does not recompile them).
+        like (Tensor): Gives dtype and device.
+    """
+    if isinstance(lam, Tensor):
+        lam_t, rest = lam, 1 - lam
+    else:
+        lam_t, rest = like.new_tensor(lam), like.new_tensor(1 - lam)
+    return torch.where(target, lam_t, rest)
+
+
+def dibe_dis_scale(target: Tensor, pred: Tensor, alpha: Number,
+                   beta: Number, like: Tensor) -> Tensor:
+    """The exponent ``s`` of Eq. 16: ``1 + α`` on FN pixels (y = 1, ŷ = 0),
+    ``1 + β`` on FP pixels (y = 0, ŷ = 1), 1 on correct pixels.
+
+    ``alpha`` and ``beta`` are floats, or 0-d tensors in the fused kernels.
+    """
+    target = target.bool()
+    pred = pred.bool()
+    one = like.new_ones(())
+    return torch.where(target & ~pred, one + alpha,
+                       torch.where(~target & pred, one + beta, one))
+
+
+def log_power_with_grad(log_pt: Tensor, gamma: float,
+                        need_value: bool = True, need_grad: bool = True
+                        ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Value and derivative in ``log p_t`` of ``(−log p_t)^γ`` (Eq. 11),
+    continued linearly below :data:`.region.POWER_FLOOR` for ``0 < γ < 1``
+    exactly as :func:`.region.safe_pow` (whose autograd gives the same
+    derivative)."""
+    t = (-log_pt).clamp_min(0)
+    if gamma == 0:
+        value = torch.ones_like(t) if need_value else None
+        return value, (torch.zeros_like(t) if need_grad else None)
+    if gamma == 1:
+        value = t if need_value else None
+        return value, (-torch.ones_like(t) if need_grad else None)
+    if gamma > 1:
+        value = t.pow(gamma) if need_value else None
+        grad = -gamma * t.pow(gamma - 1) if need_grad else None
+        return value, grad
+    factor = t.clamp_min(POWER_FLOOR).pow(gamma - 1)
+    value = t * factor if need_value else None
+    grad = -torch.where(t >= POWER_FLOOR, gamma * factor,
+                        factor) if need_grad else None
+    return value, grad
+
+
+#: The per-pixel terms of the paper, by name (:class:`PixelTerm`).
+PIXEL_TERMS = ('wbce', 'focal', 'dibe_dis', 'explog_ce')
+
+
+class PixelTerm(NamedTuple):
+    """Which per-pixel term a loss uses, with its constants.
+
+    ``kind`` is one of :data:`PIXEL_TERMS`: ``'wbce'`` (Eq. 2),
+    ``'focal'`` (Eq. 3, focusing ``gamma``), ``'dibe_dis'`` (Eq. 16,
+    ``alpha`` on FN, ``beta`` on FP, focusing ``gamma``) or ``'explog_ce'``
+    (Eq. 11, exponent ``gamma`` = γCE). ``lam`` is λ, the target-class
+    weight. The thresholded prediction ``ŷ`` matters only to
+    ``'dibe_dis'``.
+    """
+    kind: str
+    lam: float
+    gamma: float = 0.0
+    alpha: float = 0.0
+    beta: float = 0.0
+
+
+def pixel_term_with_grad(kind: str, gamma: float, log_pt: Tensor,
+                         target: Tensor, pred: Optional[Tensor],
+                         lam: Number, alpha: Number = 0.0,
+                         beta: Number = 0.0, need_value: bool = True,
+                         need_grad: bool = True
+                         ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Every per-pixel term of the paper and its derivative in ``log p_t``:
+    the one place their formulas are written (the plain losses and the
+    fused kernels of :mod:`.fused` both call it).
+
+    Args:
+        kind (str): One of :data:`PIXEL_TERMS`.
+        gamma (float): The term's exponent (unused by ``'wbce'``).
+        log_pt (Tensor): ``log p_t``, the log-probability of the true class.
+        target (Tensor): ``bool`` ``y``.
+        pred (Tensor, optional): ``bool`` ``ŷ`` (``'dibe_dis'`` only).
+        lam (float | Tensor): λ.
+        alpha, beta (float | Tensor): DIBE_Dis's α (FN) and β (FP).
+        need_value, need_grad (bool): What to compute.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``w · term`` and ``w · d term / d log p_t``.
+    """
+    if kind not in PIXEL_TERMS:
+        raise ValueError(f'kind must be one of {PIXEL_TERMS}, got {kind!r}')
+    weight = class_weight(target, lam, log_pt)
+    if kind == 'explog_ce':
+        value, grad = log_power_with_grad(log_pt, gamma, need_value,
+                                          need_grad)
+    else:
+        if kind == 'dibe_dis':
+            scale = dibe_dis_scale(target, pred, alpha, beta, log_pt)
+        else:
+            scale = log_pt.new_ones(())
+        value, grad = modulated_log_with_grad(
+            log_pt, scale, 0.0 if kind == 'wbce' else gamma, need_value,
+            need_grad)
+    return (None if value is None else weight * value,
+            None if grad is None else weight * grad)
+
+
+class _PixelTermFunction(torch.autograd.Function):
+    """A per-pixel term of :func:`pixel_term_with_grad` with its
+    closed-form backward."""
+
+    @staticmethod
+    def forward(ctx, log_pt, target, pred, term):
+        needs_grad = ctx.needs_input_grad[0]
+        value, grad = pixel_term_with_grad(
+            term.kind, term.gamma, log_pt, target, pred, term.lam,
+            term.alpha, term.beta, need_grad=needs_grad)
+        if needs_grad:
+            ctx.save_for_backward(grad)
+        return value
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        grad, = ctx.saved_tensors
+        return grad_out * grad, None, None, None
+
+
+def pixel_terms(term: PixelTerm, log_p: Tensor, log_q: Tensor,
+                target: Tensor, pred: Optional[Tensor] = None) -> Tensor:
+    """The per-pixel loss of ``term``, differentiable in ``log_p`` and
+    ``log_q``.
+
+    Args:
+        term (PixelTerm): Which term, and its constants.
+        log_p (Tensor): ``log p`` (from log-sigmoid / log-softmax).
+        log_q (Tensor): ``log(1 − p)``, same shape.
+        target (Tensor): ``y`` in ``{0, 1}`` (bool or integer).
+        pred (Tensor, optional): ``ŷ`` (bool), needed by ``'dibe_dis'``.
+
+    Returns:
+        Tensor: The per-pixel loss, shaped like ``log_p``.
+    """
+    if term.kind == 'dibe_dis' and pred is None:
+        raise ValueError("the 'dibe_dis' term needs the prediction pred")
+    target, log_pt = _true_class(log_p, log_q, target)
+    if pred is not None:
+        pred = pred.bool()
+    return _PixelTermFunction.apply(log_pt, target, pred, term)
 
 
 def wbce_terms(log_p: Tensor, log_q: Tensor, target: Tensor,
                lam: float) -> Tensor:
-    """Weighted binary cross-entropy per pixel, Eq. 2.
+    """Weighted binary cross-entropy per pixel, Eq. 2:
+    ``−λ log p`` (y = 1), ``−(1 − λ) log(1 − p)`` (y = 0).
 
     Args:
         log_p (Tensor): ``log p`` (from log-sigmoid / log-softmax).
@@ -172,30 +335,15 @@ def wbce_terms(log_p: Tensor, log_q: Tensor, target: Tensor,
     Returns:
         Tensor: The per-pixel loss.
     """
-    target, log_pt = _true_class(log_p, log_q, target)
-    return -_class_weight(target, lam, log_pt) * log_pt
+    return pixel_terms(PixelTerm('wbce', lam), log_p, log_q, target)
 
 
 def focal_terms(log_p: Tensor, log_q: Tensor, target: Tensor, lam: float,
                 gamma: float) -> Tensor:
     """Focal loss per pixel, Eq. 3: ``−λ (1 − p)^γ log p`` (y = 1),
     ``−(1 − λ) p^γ log(1 − p)`` (y = 0)."""
-    target, log_pt = _true_class(log_p, log_q, target)
-    scale = torch.ones((), dtype=log_pt.dtype, device=log_pt.device)
-    value = ModulatedLog.apply(log_pt, scale, float(gamma))
-    return _class_weight(target, lam, log_pt) * value
-
-
-def dibe_dis_scale(target: Tensor, pred: Tensor, alpha: float, beta: float,
-                   like: Tensor) -> Tensor:
-    """The exponent ``s`` of Eq. 16: ``1 + α`` on FN pixels (y = 1, ŷ = 0),
-    ``1 + β`` on FP pixels (y = 0, ŷ = 1), 1 on correct pixels."""
-    target = target.bool()
-    pred = pred.bool()
-    one = like.new_tensor(1.0)
-    return torch.where(target & ~pred, like.new_tensor(1.0 + alpha),
-                       torch.where(~target & pred,
-                                   like.new_tensor(1.0 + beta), one))
+    return pixel_terms(PixelTerm('focal', lam, float(gamma)), log_p, log_q,
+                       target)
 
 
 def dibe_dis_terms(log_p: Tensor, log_q: Tensor, target: Tensor,
@@ -216,16 +364,84 @@ def dibe_dis_terms(log_p: Tensor, log_q: Tensor, target: Tensor,
     Returns:
         Tensor: The per-pixel loss.
     """
-    target, log_pt = _true_class(log_p, log_q, target)
-    scale = dibe_dis_scale(target, pred, alpha, beta, log_pt)
-    value = ModulatedLog.apply(log_pt, scale, float(gamma))
-    return _class_weight(target, lam, log_pt) * value
+    return pixel_terms(
+        PixelTerm('dibe_dis', lam, float(gamma), float(alpha), float(beta)),
+        log_p, log_q, target, pred)
 
 
 def explog_ce_terms(log_p: Tensor, log_q: Tensor, target: Tensor,
                     lam: float, gamma_ce: float) -> Tensor:
     """EL's cross-entropy part per pixel, Eq. 11:
     ``λ (−log p)^γCE`` (y = 1), ``(1 − λ)(−log(1 − p))^γCE`` (y = 0)."""
-    target, log_pt = _true_class(log_p, log_q, target)
-    return _class_weight(target, lam, log_pt) * safe_pow(-log_pt,
-                                                         float(gamma_ce))
+    return pixel_terms(PixelTerm('explog_ce', lam, float(gamma_ce)), log_p,
+                       log_q, target)
+
+
+#: mmseg's ``reduction`` values.
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def reduce_total(total: Tensor, count: Tensor, reduction: str = 'mean',
+                 avg_factor: Optional[float] = None) -> Tensor:
+    """Reduce a sum of per-pixel losses with mmseg's semantics
+    (``mmseg.models.losses.utils.weight_reduce_loss``).
+
+    Args:
+        total (Tensor): Sum of the (weighted) per-pixel losses over the
+            valid pixels.
+        count (Tensor): Number of valid pixels.
+        reduction (str): ``'mean'``: ``total / count`` (0 when no pixel is
+            valid), or ``total / (avg_factor + eps)`` when ``avg_factor`` is
+            given; ``'sum'``: ``total``.
+        avg_factor (float, optional): mmseg's averaging factor.
+
+    Returns:
+        Tensor: Scalar.
+    """
+    if reduction == 'sum':
+        if avg_factor is not None:
+            raise ValueError('avg_factor can not be used with '
+                             "reduction='sum'")
+        return total
+    if reduction != 'mean':
+        raise ValueError(f"reduction must be 'mean' or 'sum' here, got "
+                         f'{reduction!r}')
+    if avg_factor is None:
+        return total / count.clamp_min(1)
+    return total / (avg_factor + torch.finfo(torch.float32).eps)
+
+
+def reduce_pixel_terms(terms: Tensor, valid: Tensor,
+                       weight: Optional[Tensor] = None,
+                       reduction: str = 'mean',
+                       avg_factor: Optional[float] = None) -> Tensor:
+    """Reduce per-pixel losses ``(N, K, H, W)`` (``K`` evaluated classes).
+
+    The loss of a pixel is the mean of its ``K`` class terms; ignored
+    pixels count 0. ``weight`` (mmseg's per-pixel weight, e.g. an OHEM
+    sampler's 0/1 mask) multiplies it. ``'none'`` returns the ``(N, H, W)``
+    map, ``'sum'`` its sum, ``'mean'`` its sum over the number of valid
+    pixels (as mmseg's ``CrossEntropyLoss(avg_non_ignore=True)``) or over
+    ``avg_factor``.
+
+    Args:
+        terms (Tensor): ``(N, K, H, W)``.
+        valid (Tensor): ``bool`` ``(N, 1, H, W)``.
+        weight (Tensor, optional): ``(N, H, W)`` or ``(N, 1, H, W)``.
+        reduction (str): One of :data:`REDUCTIONS`.
+        avg_factor (float, optional): Divisor of ``'mean'``.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'reduction must be one of {REDUCTIONS}, got '
+                         f'{reduction!r}')
+    per_pixel = torch.where(valid, terms, terms.new_zeros(())).mean(1)
+    if weight is not None:
+        if weight.dim() == 4 and weight.shape[1] == 1:
+            weight = weight[:, 0]
+        if weight.shape != per_pixel.shape:
+            raise ValueError(f'weight of shape {tuple(weight.shape)} does '
+                             f'not match the pixels {tuple(per_pixel.shape)}')
+        per_pixel = per_pixel * weight.to(per_pixel.dtype)
+    if reduction == 'none':
+        return per_pixel
+    return reduce_total(per_pixel.sum(), valid.sum(), reduction, avg_factor)

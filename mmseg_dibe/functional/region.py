@@ -1,7 +1,7 @@
 """Region terms: the Tversky index, Dice as its special case, and the
 region-loss forms of the paper, all through one function.
 
-Conventions of the spec (``DIBE-SPEC.md``), which override the paper's prose:
+Conventions of the spec (``docs/spec.md``), which override the paper's prose:
 
 * Tversky index ``Tv = (TP + ε) / (TP + α·FN + β·FP + ε)`` (Eq. 7 with α on
   the *missed target* pixels FN and β on the false alarms FP).
@@ -23,10 +23,15 @@ EL (Eq. 10)    Dc          ``−log Dc``        ``γ_Dc``
 DIBE_Reg (18)  Tv          ``−log Tv``        ``1/γ``
 =============  ==========  =================  ==================
 
-:func:`region_loss` computes every one of them, with the choice of summing
-the counts over the whole batch or per image (then averaging).
+:func:`dice_loss`, :func:`tversky_loss`, :func:`focal_tversky_loss`,
+:func:`log_dice_loss` and :func:`dibe_reg_loss` are those rows, one function
+per equation, elementwise on counts of any shape. The counts are first
+aggregated (:func:`aggregate_counts`: summed over the batch, or kept per
+image) and the losses then averaged (:func:`region_mean`: over the images
+with valid pixels and the classes); :func:`region_loss` chains the three
+steps for any base and exponent.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -118,6 +123,131 @@ def region_form(index: Tensor, base: str = 'linear',
     return safe_pow(t, exponent)
 
 
+# ----------------------------------------------------- one per equation
+def dice_loss(tp: Tensor, fp: Tensor, fn: Tensor,
+              eps: float = 1.0) -> Tensor:
+    """Dice loss, Eq. 4: ``1 − Dc``, ``Dc = (2TP + ε)/(2TP + FP + FN + ε)``.
+
+    Args:
+        tp, fp, fn (Tensor): Soft counts (any matching shapes).
+        eps (float): Smoothing ε > 0 of Dc.
+
+    Returns:
+        Tensor: The loss, elementwise (shaped like the counts).
+    """
+    return region_form(dice_coefficient(tp, fp, fn, eps), 'linear')
+
+
+def tversky_loss(tp: Tensor, fp: Tensor, fn: Tensor, alpha: float,
+                 beta: float, eps: float = 1.0) -> Tensor:
+    """Tversky loss, Eq. 6: ``1 − Tv``,
+    ``Tv = (TP + ε)/(TP + α·FN + β·FP + ε)`` (α on FN, β on FP).
+
+    Args:
+        tp, fp, fn (Tensor): Soft counts.
+        alpha (float): Weight of FN, the missed target pixels.
+        beta (float): Weight of FP, the false alarms.
+        eps (float): Smoothing ε > 0.
+    """
+    return region_form(tversky_index(tp, fp, fn, alpha, beta, eps), 'linear')
+
+
+def focal_tversky_loss(tp: Tensor, fp: Tensor, fn: Tensor, alpha: float,
+                       beta: float, gamma: float, eps: float = 1.0) -> Tensor:
+    """Focal Tversky loss, Eq. 8: ``(1 − Tv)^(1/γ)``; γ = 1 is Tversky.
+
+    Its derivative in Tv is Eq. 22 (exact above :data:`POWER_FLOOR`, where
+    the power is continued linearly so Tv = 1 keeps a finite gradient).
+
+    Args:
+        tp, fp, fn (Tensor): Soft counts.
+        alpha (float): Weight of FN.
+        beta (float): Weight of FP.
+        gamma (float): γ > 0; the exponent is ``1/γ``.
+        eps (float): Smoothing ε > 0.
+    """
+    return region_form(tversky_index(tp, fp, fn, alpha, beta, eps), 'linear',
+                       1 / gamma)
+
+
+def log_dice_loss(tp: Tensor, fp: Tensor, fn: Tensor, gamma_dice: float,
+                  eps: float = 1.0) -> Tensor:
+    """The region part of the Exp-Log loss, Eq. 10: ``(−log Dc)^γDc``.
+
+    Args:
+        tp, fp, fn (Tensor): Soft counts.
+        gamma_dice (float): γDc ≥ 0.
+        eps (float): Smoothing ε > 0 of Dc.
+    """
+    return region_form(dice_coefficient(tp, fp, fn, eps), 'log', gamma_dice)
+
+
+def dibe_reg_loss(tp: Tensor, fp: Tensor, fn: Tensor, alpha: float,
+                  beta: float, gamma: float, eps: float = 1.0) -> Tensor:
+    """DIBE_Reg, Eq. 18: ``(−log Tv)^(1/γ)``.
+
+    Its derivative in Tv is Eq. 23: large while Tv is near 0 (where FT's is
+    small), exact above :data:`POWER_FLOOR`.
+
+    Args:
+        tp, fp, fn (Tensor): Soft counts.
+        alpha (float): Weight of FN, the missed target pixels.
+        beta (float): Weight of FP, the false alarms.
+        gamma (float): γ > 0; the exponent is ``1/γ``.
+        eps (float): Smoothing ε > 0.
+    """
+    return region_form(tversky_index(tp, fp, fn, alpha, beta, eps), 'log',
+                       1 / gamma)
+
+
+# ------------------------------------------------------------ aggregation
+def aggregate_counts(tp: Tensor, fp: Tensor, fn: Tensor,
+                     aggregation: str = 'batch'
+                     ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Counts of shape ``(N, K)`` as the region losses use them.
+
+    Args:
+        tp, fp, fn (Tensor): ``(N, K)``: per image ``n`` and evaluated
+            class ``k`` (``K = 1`` for binary).
+        aggregation (str): ``'batch'`` sums over the images (one index per
+            class for the whole batch, shape ``(1, K)``); ``'image'`` keeps
+            one per image.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: ``(TP, FP, FN)``.
+    """
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f'aggregation must be one of {AGGREGATIONS}, '
+                         f'got {aggregation!r}')
+    if tp.dim() != 2:
+        raise ValueError('counts must have shape (N, K), got '
+                         f'{tuple(tp.shape)}')
+    if aggregation == 'batch':
+        return tp.sum(0, keepdim=True), fp.sum(0, keepdim=True), \
+            fn.sum(0, keepdim=True)
+    return tp, fp, fn
+
+
+def region_mean(loss: Tensor, present: Optional[Tensor] = None) -> Tensor:
+    """Average of region losses ``(N, K)`` over the classes and the images
+    with at least one valid pixel.
+
+    Args:
+        loss (Tensor): ``(N, K)``, or ``(1, K)`` for batch counts.
+        present (Tensor, optional): ``bool`` ``(N,)``: images with valid
+            pixels (per-image counts only); images made only of ignored
+            pixels (all padding) carry no information and are left out.
+            ``None`` keeps all (and is what batch counts take).
+
+    Returns:
+        Tensor: Scalar.
+    """
+    if present is None:
+        return loss.mean()
+    weight = present.to(loss.dtype).unsqueeze(1).expand_as(loss)
+    return (loss * weight).sum() / weight.sum().clamp_min(1)
+
+
 def region_loss(tp: Tensor,
                 fp: Tensor,
                 fn: Tensor,
@@ -154,21 +284,7 @@ def region_loss(tp: Tensor,
     """
     if base not in REGION_BASES:
         raise ValueError(f'base must be one of {REGION_BASES}, got {base!r}')
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f'aggregation must be one of {AGGREGATIONS}, '
-                         f'got {aggregation!r}')
-    if tp.dim() != 2:
-        raise ValueError('counts must have shape (N, K), got '
-                         f'{tuple(tp.shape)}')
-    if aggregation == 'batch':
-        tp, fp, fn = tp.sum(0), fp.sum(0), fn.sum(0)
+    tp, fp, fn = aggregate_counts(tp, fp, fn, aggregation)
     loss = region_form(tversky_index(tp, fp, fn, alpha, beta, eps), base,
                        exponent)
-    if aggregation == 'batch':
-        return loss.mean()
-    # Per image: images made only of ignored pixels (all padding) carry no
-    # information and are left out of the average.
-    if present is None:
-        return loss.mean()
-    weight = present.to(loss.dtype).unsqueeze(1).expand_as(loss)
-    return (loss * weight).sum() / weight.sum().clamp_min(1)
+    return region_mean(loss, present if aggregation == 'image' else None)

@@ -13,9 +13,18 @@
   call for both checks).
 * Computation in float32 at least, outside autocast, from log-sigmoid /
   log-softmax.
+* One computation for every loss: the per-pixel term (:meth:`pixel_term`)
+  and the soft counts, from the fused binary kernels
+  (:func:`..functional.fused.binary_stats`) or the plain tensor path, then
+  the loss's equation (:meth:`combine`, one function of
+  :mod:`..functional`).
+* mmseg's reduction contract (``reduction_override``, ``avg_factor``,
+  per-pixel ``weight``, as ``OHEMPixelSampler`` uses them) for the losses
+  that have a per-pixel value; a clear error for the region losses.
 * Hyper-parameter validation at build time (:func:`check_range`), the
   ``alpha`` / ``beta`` attributes a hook may change between iterations
-  (:class:`AlphaBetaMixin`), ``loss_name``.
+  (:class:`AlphaBetaMixin`), ``loss_name`` from the catalog
+  (:mod:`.catalog`).
 """
 import math
 from functools import cached_property
@@ -26,9 +35,13 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..functional.counts import soft_counts, valid_mask
-from ..functional.pixel import (binary_log_probs, compute_dtype,
+from ..functional.fused import binary_stats
+from ..functional.pixel import (REDUCTIONS, PixelTerm, binary_log_probs,
+                                compute_dtype, pixel_terms,
+                                reduce_pixel_terms, reduce_total,
                                 softmax_log_probs)
-from ..functional.region import AGGREGATIONS
+from ..functional.region import AGGREGATIONS, aggregate_counts
+from .catalog import LOSSES, LossInfo
 
 
 def check_range(owner: str, name: str, value, low: float, high: float,
@@ -118,23 +131,23 @@ class _Inputs:
         """``(N,)``: images with at least one valid pixel."""
         return self.valid.flatten(1).any(1)
 
-    def mean(self, terms: Tensor) -> Tensor:
-        """Mean of per-pixel terms over valid pixels (and classes); exactly
-        0 (with a zero gradient) when every pixel is ignored."""
-        total = torch.where(self.valid, terms, terms.new_zeros(())).sum()
-        count = self.valid.sum() * terms.shape[1]
-        return total / count.clamp_min(1)
-
     def counts(self) -> Tuple[Tensor, Tensor, Tensor]:
         """Soft ``(TP, FP, FN)``, each ``(N, K)``."""
         return soft_counts(self.prob, self.target, self.valid, dims=(2, 3))
 
 
 class BaseSegLoss(nn.Module):
-    """Base of every loss here: call convention, checks, ``loss_name``.
+    """Base of every loss here: call convention, checks, reduction,
+    ``loss_name``.
 
-    Subclasses set ``short_name`` (the default ``loss_name`` is
-    ``'loss_' + short_name``) and implement :meth:`compute`.
+    A loss is ``combine(mean per-pixel term, soft TP, FP, FN)``. Subclasses
+    say which per-pixel term they use (:meth:`pixel_term`, ``None`` for
+    none), how much weight their region term has (:attr:`region_share`: 0
+    for a per-pixel loss, 1 for a region loss, ``1 − θ`` for a compound
+    one) and implement :meth:`combine` with their equation. Their
+    ``short_name`` (the default ``loss_name`` is ``'loss_' + short_name``)
+    and paper name come from the catalog (:data:`.catalog.LOSSES`), by
+    class name.
 
     Args:
         loss_weight (float): Multiplies the loss.
@@ -149,9 +162,28 @@ class BaseSegLoss(nn.Module):
             loss distinguishes predicted classes, i.e. DIBE_Dis); keep it
             equal to the decode head's ``threshold``.
         include_background (bool): Multi-class mode: also evaluate class 0.
+        reduction (str): ``'mean'`` (default: over the valid pixels),
+            ``'sum'`` or ``'none'`` (the ``(N, H, W)`` map of per-pixel
+            losses); the call's ``reduction_override`` takes precedence.
+            Only losses without a region term (:attr:`region_share` 0) have
+            per-pixel values: the others accept ``'mean'`` only.
+        fused (bool): Binary inputs (one channel) take the fused one-pass
+            path of :mod:`..functional.fused` (default); ``False`` the plain
+            tensor path, same numbers. Multi-class inputs, per-pixel
+            ``weight`` and ``reduction='none'`` always take the plain path.
     """
 
     short_name = 'base'
+    #: The catalog entry of the class (``None`` for a class not in it).
+    catalog_info: Optional[LossInfo] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # One name per loss: the catalog's, never a copy in the class.
+        info = LOSSES.get(cls.__name__)
+        if info is not None:
+            cls.catalog_info = info
+            cls.short_name = info.short_name
 
     def __init__(self,
                  loss_weight: float = 1.0,
@@ -159,7 +191,9 @@ class BaseSegLoss(nn.Module):
                  aggregation: str = 'batch',
                  ignore_index: Optional[int] = None,
                  threshold: float = 0.5,
-                 include_background: bool = False):
+                 include_background: bool = False,
+                 reduction: str = 'mean',
+                 fused: bool = True):
         super().__init__()
         owner = type(self).__name__
         self.loss_weight = check_range(owner, 'loss_weight', loss_weight,
@@ -184,18 +218,43 @@ class BaseSegLoss(nn.Module):
         self.threshold = check_range(owner, 'threshold', threshold, 0, 1,
                                      True, True)
         self.include_background = bool(include_background)
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'{owner}: reduction must be one of '
+                             f'{REDUCTIONS}, got {reduction!r}')
+        self.reduction = reduction
+        self.fused = bool(fused)
 
     @property
     def loss_name(self) -> str:
         """Name of the loss term in mmseg's loss dict and logs."""
         return self._loss_name
 
+    # ---------------------------------------------- what a subclass defines
+    def pixel_term(self) -> Optional[PixelTerm]:
+        """The per-pixel term (``None``: the loss has none)."""
+        return None
+
+    @property
+    def region_share(self) -> float:
+        """Weight of the region term: 0 (per-pixel loss) to 1."""
+        return 1.0
+
+    def combine(self, dis: Optional[Tensor], tp: Optional[Tensor],
+                fp: Optional[Tensor], fn: Optional[Tensor],
+                present: Optional[Tensor]) -> Tensor:
+        """The loss's equation from the mean per-pixel term ``dis`` (or the
+        reduction asked for) and the aggregated soft counts (``None`` where
+        the loss does not use them)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- call
     def forward(self,
                 seg_logits: Tensor,
                 seg_label: Tensor,
                 weight: Optional[Tensor] = None,
                 ignore_index: int = 255,
-                **kwargs) -> Tensor:
+                reduction_override: Optional[str] = None,
+                avg_factor: Optional[float] = None) -> Tensor:
         """Compute the loss.
 
         Args:
@@ -203,36 +262,121 @@ class BaseSegLoss(nn.Module):
                 ``C ≥ 2`` softmax.
             seg_label (Tensor): ``(N, H, W)`` (or ``(N, 1, H, W)``) integer
                 labels.
-            weight (None): Per-pixel weights are not supported (the losses
-                weight classes through λ, errors through α / β).
+            weight (Tensor, optional): Per-pixel weights ``(N, H, W)``
+                multiplying the per-pixel losses (what mmseg's
+                ``OHEMPixelSampler`` passes: 1 on the kept pixels); only for
+                losses without a region term.
             ignore_index (int): Label value that takes part in nothing.
+            reduction_override (str, optional): ``'none'``, ``'mean'`` or
+                ``'sum'`` instead of ``reduction`` (mmseg's contract;
+                ``'none'`` returns the ``(N, H, W)`` per-pixel losses, 0 on
+                ignored pixels). Losses with a region term accept only
+                ``'mean'``.
+            avg_factor (float, optional): ``'mean'`` divides the summed
+                per-pixel losses by ``avg_factor`` (plus float32's eps)
+                instead of the number of valid pixels, as mmseg's
+                ``weight_reduce_loss``; not with ``'sum'``, ignored by
+                ``'none'``.
 
         Returns:
-            Tensor: Scalar loss times ``loss_weight``.
+            Tensor: The loss times ``loss_weight``: a scalar, or ``(N, H, W)``
+            for ``'none'``.
         """
-        owner = type(self).__name__
-        if weight is not None:
-            raise ValueError(f'{owner} does not support per-pixel weights '
-                             f'(got weight of shape {tuple(weight.shape)})')
+        reduction = self._check_reduction(reduction_override, avg_factor,
+                                          weight)
         if self.ignore_index is not None:
             ignore_index = self.ignore_index
         logits, label = self._check_shapes(seg_logits, seg_label)
         with torch.autocast(device_type=logits.device.type, enabled=False):
             x = logits.to(compute_dtype(logits.dtype))
-            loss = self.compute(x, label, int(ignore_index))
+            loss = self.compute(x, label, int(ignore_index), weight,
+                                reduction, avg_factor)
         return self.loss_weight * loss
 
-    def compute(self, logits: Tensor, label: Tensor,
-                ignore_index: int) -> Tensor:
-        """The loss of float logits ``(N, C, H, W)`` and labels ``(N, H, W)``.
-        The default runs the input checks and :meth:`compute_terms`."""
-        self.check_inputs(logits, label, ignore_index)
-        inputs = _Inputs(logits, label, ignore_index, self.threshold,
-                         self.include_background)
-        return self.compute_terms(inputs)
+    def compute(self, logits: Tensor, label: Tensor, ignore_index: int,
+                weight: Optional[Tensor] = None, reduction: str = 'mean',
+                avg_factor: Optional[float] = None) -> Tensor:
+        """The loss of float logits ``(N, C, H, W)`` and labels ``(N, H, W)``
+        (input checks included), before ``loss_weight``."""
+        term = self.pixel_term()
+        with_region = self.region_share > 0
+        per_image = with_region and self.aggregation == 'image'
+        dis = tp = fp = fn = present = None
+        if (self.fused and logits.shape[1] == 1 and weight is None
+                and reduction != 'none'):
+            stats = binary_stats(logits, label, term,
+                                 with_region=with_region,
+                                 threshold=self.threshold,
+                                 ignore_index=ignore_index,
+                                 per_image=per_image)
+            nonfinite, invalid = torch.stack(
+                [stats.nonfinite, stats.invalid]).tolist()
+            self.raise_if_bad(logits, label, ignore_index, nonfinite,
+                              invalid)
+            if term is not None:
+                # Mean over valid pixels; 0 (connected, zero gradient) when
+                # all pixels are ignored.
+                dis = reduce_total(stats.dis_sum.sum(), stats.count.sum(),
+                                   reduction, avg_factor)
+            if with_region:
+                tp, fp, fn = (c.unsqueeze(1) for c in stats[2:5])
+                present = stats.count > 0
+        else:
+            self.check_inputs(logits, label, ignore_index)
+            inputs = _Inputs(logits, label, ignore_index, self.threshold,
+                             self.include_background)
+            if term is not None:
+                terms = pixel_terms(
+                    term, *inputs.log_probs, inputs.target,
+                    inputs.pred if term.kind == 'dibe_dis' else None)
+                dis = reduce_pixel_terms(terms, inputs.valid, weight,
+                                         reduction, avg_factor)
+                if reduction == 'none':
+                    return dis
+            if with_region:
+                tp, fp, fn = inputs.counts()
+                present = inputs.present
+        if with_region:
+            tp, fp, fn = aggregate_counts(tp, fp, fn, self.aggregation)
+            present = present if per_image else None
+        return self.combine(dis, tp, fp, fn, present)
 
-    def compute_terms(self, inputs: _Inputs) -> Tensor:
-        raise NotImplementedError
+    def _check_reduction(self, reduction_override: Optional[str],
+                         avg_factor: Optional[float],
+                         weight: Optional[Tensor]) -> str:
+        """The reduction of this call; ValueError naming the keyword and
+        the loss where the loss has no per-pixel value to reduce."""
+        owner = type(self).__name__
+        reduction = self.reduction if reduction_override is None \
+            else reduction_override
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'{owner} ({self.loss_name}): '
+                             f'reduction_override must be one of '
+                             f'{REDUCTIONS} or None, got {reduction!r}')
+        if self.region_share == 0:
+            if reduction == 'sum' and avg_factor is not None:
+                raise ValueError(f'{owner} ({self.loss_name}): avg_factor '
+                                 f"can not be used with reduction='sum'")
+            return reduction
+        name = (self.catalog_info.paper_name if self.catalog_info else
+                owner)
+        why = (f'{owner} ({self.loss_name}) has a region term ({name} is a '
+               f'function of the soft TP, FP and FN summed over the '
+               f'{"images" if self.aggregation == "batch" else "image"}), '
+               f'which has no per-pixel value')
+        hint = ('. Per-pixel losses (WBCELoss, BinaryFocalLoss, '
+                'DIBEDisLoss; a compound loss with theta=1) support it; '
+                "mmseg's OHEMPixelSampler needs one of them")
+        if reduction != 'mean':
+            raise ValueError(f"{why}: reduction_override={reduction!r} is "
+                             f"not supported (only 'mean'){hint}.")
+        if avg_factor is not None:
+            raise ValueError(f'{why}: avg_factor is not supported{hint}.')
+        if weight is not None:
+            raise ValueError(f'{why}: per-pixel weight (got shape '
+                             f'{tuple(weight.shape)}) is not supported'
+                             f'{hint}.')
+        return reduction
 
     # ------------------------------------------------------------- checks
     def _check_shapes(self, logits: Tensor,

@@ -1,12 +1,18 @@
 """Compound baselines: Combo (Eq. 9), Exp-Log (Eq. 10-11), Hybrid Focal
-(Eq. 12): ``θ · mean(distribution term) + (1 − θ) · region term``."""
+(Eq. 12): ``θ · mean(distribution term) + (1 − θ) · region term``, each the
+function of the same name in :mod:`..functional.compound`.
+
+With θ = 1 a compound loss is its per-pixel term alone and supports mmseg's
+``reduction_override`` / ``avg_factor`` / ``weight`` like the per-pixel
+losses; otherwise only ``'mean'``.
+"""
 import math
 from typing import Optional
 
 from mmseg.registry import MODELS
 
-from ..functional.pixel import explog_ce_terms, focal_terms, wbce_terms
-from ..functional.region import region_loss
+from ..functional.compound import combo_loss, exp_log_loss, hybrid_focal_loss
+from ..functional.pixel import PixelTerm
 from .base import AlphaBetaMixin, BaseSegLoss, check_range
 
 
@@ -17,8 +23,22 @@ def _theta_lam_eps(loss, theta, lam, eps):
     loss.eps = check_range(owner, 'eps', eps, 0, math.inf, True)
 
 
+class _CompoundLoss(BaseSegLoss):
+    """``θ`` of the per-pixel term, ``1 − θ`` of the region term."""
+
+    @property
+    def region_share(self) -> float:
+        return 1.0 - self.theta
+
+    def pixel_term(self):
+        return self._pixel_term() if self.theta > 0 else None
+
+    def _pixel_term(self) -> PixelTerm:
+        raise NotImplementedError
+
+
 @MODELS.register_module()
-class ComboLoss(BaseSegLoss):
+class ComboLoss(_CompoundLoss):
     """Combo loss, Eq. 9: ``θ · mean(WBCE) + (1 − θ) · (1 − Dc)``.
 
     Args:
@@ -28,24 +48,21 @@ class ComboLoss(BaseSegLoss):
         **kwargs: :class:`BaseSegLoss` options.
     """
 
-    short_name = 'combo'
-
     def __init__(self, theta: float = 0.5, lam: float = 0.75,
                  eps: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         _theta_lam_eps(self, theta, lam, eps)
 
-    def compute_terms(self, inputs):
-        log_p, log_q = inputs.log_probs
-        dis = inputs.mean(wbce_terms(log_p, log_q, inputs.target, self.lam))
-        dice = region_loss(*inputs.counts(), alpha=0.5, beta=0.5,
-                           eps=self.eps / 2, aggregation=self.aggregation,
-                           present=inputs.present)
-        return self.theta * dis + (1 - self.theta) * dice
+    def _pixel_term(self):
+        return PixelTerm('wbce', self.lam)
+
+    def combine(self, dis, tp, fp, fn, present):
+        return combo_loss(dis, tp, fp, fn, theta=self.theta, eps=self.eps,
+                          present=present)
 
 
 @MODELS.register_module()
-class ExpLogLoss(BaseSegLoss):
+class ExpLogLoss(_CompoundLoss):
     """Exponential-logarithmic loss, Eq. 10-11:
     ``θ · mean(λ_t (−log p_t)^γCE) + (1 − θ) · (−log Dc)^γDc``.
 
@@ -58,8 +75,6 @@ class ExpLogLoss(BaseSegLoss):
         **kwargs: :class:`BaseSegLoss` options.
     """
 
-    short_name = 'el'
-
     def __init__(self, theta: float = 0.5, lam: float = 0.75,
                  gamma_ce: float = 1.0, gamma_dice: float = 1.0,
                  eps: float = 1.0, **kwargs):
@@ -70,17 +85,13 @@ class ExpLogLoss(BaseSegLoss):
         self.gamma_dice = check_range(owner, 'gamma_dice', gamma_dice, 0,
                                       math.inf)
 
-    def compute_terms(self, inputs):
-        log_p, log_q = inputs.log_probs
-        dis = inputs.mean(
-            explog_ce_terms(log_p, log_q, inputs.target, self.lam,
-                            self.gamma_ce))
-        reg = region_loss(*inputs.counts(), alpha=0.5, beta=0.5,
-                          eps=self.eps / 2, base='log',
-                          exponent=self.gamma_dice,
-                          aggregation=self.aggregation,
-                          present=inputs.present)
-        return self.theta * dis + (1 - self.theta) * reg
+    def _pixel_term(self):
+        return PixelTerm('explog_ce', self.lam, self.gamma_ce)
+
+    def combine(self, dis, tp, fp, fn, present):
+        return exp_log_loss(dis, tp, fp, fn, theta=self.theta,
+                            gamma_dice=self.gamma_dice, eps=self.eps,
+                            present=present)
 
     def _repr_keys(self):
         return ('theta', 'lam', 'gamma_ce', 'gamma_dice', 'eps',
@@ -88,7 +99,7 @@ class ExpLogLoss(BaseSegLoss):
 
 
 @MODELS.register_module()
-class HybridFocalLoss(AlphaBetaMixin, BaseSegLoss):
+class HybridFocalLoss(AlphaBetaMixin, _CompoundLoss):
     """Hybrid Focal loss, Eq. 12: ``θ · mean(Focal) + (1 − θ) · FT``.
 
     Args:
@@ -101,8 +112,6 @@ class HybridFocalLoss(AlphaBetaMixin, BaseSegLoss):
         eps (float): ε > 0. Default 1.
         **kwargs: :class:`BaseSegLoss` options.
     """
-
-    short_name = 'hf'
 
     def __init__(self, theta: float = 0.5, lam: float = 0.75,
                  alpha: float = 0.3, beta: Optional[float] = None,
@@ -117,17 +126,14 @@ class HybridFocalLoss(AlphaBetaMixin, BaseSegLoss):
         self.gamma_ft = check_range(owner, 'gamma_ft', gamma_ft, 0,
                                     math.inf, True)
 
-    def compute_terms(self, inputs):
-        log_p, log_q = inputs.log_probs
-        dis = inputs.mean(
-            focal_terms(log_p, log_q, inputs.target, self.lam,
-                        self.gamma_focal))
-        reg = region_loss(*inputs.counts(), alpha=self.alpha, beta=self.beta,
-                          eps=self.eps, base='linear',
-                          exponent=1 / self.gamma_ft,
-                          aggregation=self.aggregation,
-                          present=inputs.present)
-        return self.theta * dis + (1 - self.theta) * reg
+    def _pixel_term(self):
+        return PixelTerm('focal', self.lam, self.gamma_focal)
+
+    def combine(self, dis, tp, fp, fn, present):
+        return hybrid_focal_loss(dis, tp, fp, fn, theta=self.theta,
+                                 alpha=self.alpha, beta=self.beta,
+                                 gamma_ft=self.gamma_ft, eps=self.eps,
+                                 present=present)
 
     def _repr_keys(self):
         return ('theta', 'lam', 'alpha', 'beta', 'gamma_focal', 'gamma_ft',
