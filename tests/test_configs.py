@@ -1,7 +1,6 @@
 """Walk configs/: every config loads, builds its model (offline) and its
 dataset pipelines, and the experiment configs carry the paper's setup."""
 import copy
-import os
 import re
 
 import pytest
@@ -15,7 +14,9 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import DATASETS, MODELS  # noqa: E402
 
 import mmseg_dibe  # noqa: E402,F401
+from mmseg_dibe.losses.catalog import BY_TOKEN  # noqa: E402
 
+from support.resolved_configs import cached_mmseg_model_index  # noqa: E402
 from utils import REPO  # noqa: E402
 
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
@@ -23,12 +24,9 @@ CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
 EXPERIMENTS = sorted((REPO / 'configs' / 'dibe').glob('*_50e_*.py'))
 NAME = re.compile(
     r'^(?P<model>segnet_vgg16-bn|unet-s5-d16|pspnet_r50-d8|deeplabv3_r50-d8)'
-    r'_(?P<loss>ft|dibe-reg|hf|dibe|tversky|dibe-dis)_50e_'
+    r'_(?P<loss>' + '|'.join(map(re.escape, BY_TOKEN)) + r')_50e_'
     r'(?P<data>thc448|thc224|thc112|mt-blowhole|mt-crack|cfd)'
     r'-(?P<crop>\d+)x(?P=crop)\.py$')
-LOSS_TYPES = dict(ft='FocalTverskyLoss', **{'dibe-reg': 'DIBERegLoss'},
-                  hf='HybridFocalLoss', dibe='DIBELoss',
-                  tversky='BinaryTverskyLoss', **{'dibe-dis': 'DIBEDisLoss'})
 DATA_TYPES = dict(thc448='THCDataset', thc224='THCDataset',
                   thc112='THCDataset', **{'mt-blowhole': 'MTSDDDataset',
                                           'mt-crack': 'MTSDDDataset'},
@@ -36,37 +34,10 @@ DATA_TYPES = dict(thc448='THCDataset', thc224='THCDataset',
 
 
 @pytest.fixture(scope='module', autouse=True)
-def cached_mmseg_model_index():
-    """Read mmseg's 106 metafiles once, not once per ``mmseg::`` base.
-
-    mmengine resolves every ``mmseg::`` path by parsing all of mmseg's
-    metafiles (about 1 s) before falling back to ``.mim/configs``; the result
-    only depends on the installed package, so the test caches it. Same
-    lookup, same errors.
-    """
-    import mmengine.config.utils as cfg_utils
-    original = cfg_utils._get_cfg_metainfo
-    index = {}
-
-    def cached(package_path, cfg_path):
-        if package_path not in index:
-            # rebuild the name -> metainfo map the way mmengine does
-            meta = cfg_utils.load(
-                os.path.join(package_path, '.mim', 'model-index.yml'))
-            names = {}
-            for meta_path in meta['Import']:
-                for m in cfg_utils.load(os.path.join(
-                        package_path, '.mim', meta_path))['Models']:
-                    if 'Config' in m:
-                        names.setdefault(m['Config'].partition('/')[-1], m)
-            index[package_path] = names
-        if cfg_path not in index[package_path]:
-            raise ValueError(f'{cfg_path} is not an mmseg model config')
-        return index[package_path][cfg_path]
-
-    cfg_utils._get_cfg_metainfo = cached
-    yield
-    cfg_utils._get_cfg_metainfo = original
+def mmseg_index():
+    """``mmseg::`` bases resolved with mmseg's model index read once."""
+    with cached_mmseg_model_index():
+        yield
 
 
 _LOADED = {}
@@ -111,7 +82,7 @@ def test_experiment_config_follows_the_paper(path):
     # binary heads with the threshold, the named loss, on every head
     for h in heads(cfg.model):
         assert (h.num_classes, h.out_channels, h.threshold) == (2, 1, 0.5)
-        assert h.loss_decode.type == LOSS_TYPES[m['loss']]
+        assert h.loss_decode.type == BY_TOKEN[m['loss']].type
         if 'alpha' in h.loss_decode:
             assert h.loss_decode.alpha == 0.3
     # offline: no pretrained download
