@@ -357,7 +357,7 @@ def test_tool_end_to_end_and_applying_the_threshold(tmp_path,
     j = doc['thresholds'].index(threshold)
     predicted = {k: doc['classes']['crack'][k][j]
                  for k in ('OII', 'TP', 'FP', 'FN')}
-    assert json.load(open(out / 'calibration.json'))['choice'][
+    assert json.load(open(out / 'calibration.json'))['choices'][
         'crack']['threshold'] == threshold
 
     test_work = tmp_path / 'test'
