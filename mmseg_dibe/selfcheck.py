@@ -72,6 +72,8 @@ class CheckContext:
         timeout (float): Seconds before a training subprocess is killed.
         env (dict, optional): Extra environment of the training
             subprocesses.
+        compile_losses (list[str], optional): Registry types the
+            ``compile`` check compares (default: every loss of ours).
 
     Raises:
         RuntimeError: ``device='cuda'`` without a usable CUDA device.
@@ -85,7 +87,8 @@ class CheckContext:
                  train_iters: int = 20,
                  dist_iters: int = 4,
                  timeout: float = 600,
-                 env: Optional[Dict[str, str]] = None):
+                 env: Optional[Dict[str, str]] = None,
+                 compile_losses: Optional[List[str]] = None):
         if device not in ('cuda', 'cpu'):
             raise ValueError(f'device must be cuda or cpu, got {device!r}')
         if device == 'cuda' and not torch.cuda.is_available():
@@ -101,6 +104,7 @@ class CheckContext:
         self.dist_iters = int(dist_iters)
         self.timeout = timeout
         self.env = dict(env or {})
+        self.compile_losses = list(compile_losses) if compile_losses else None
         self._data_root: Optional[str] = None
         self._tmp: Optional[str] = None
 
@@ -206,11 +210,20 @@ def _our_loss_types() -> List[str]:
     return [name for name, info in LOSSES.items() if info.ours]
 
 
+#: Cases where mmseg's own loss is known to raise (not ours to fix): its
+#: ``binary_cross_entropy`` takes ``label[label != ignore_index].max()``,
+#: which raises on an all-ignored batch. Reported in the row's detail; the
+#: row fails if such a case raises anything else or gives non-finite numbers.
+_MMSEG_CE_KNOWN = {'all ignored': 'RuntimeError'}
+
+
 def _loss_cfgs() -> List[tuple]:
-    """(row name, registry type, build kwargs) of every loss checked."""
-    cfgs = [(name, name, {}) for name in _our_loss_types()]
+    """(row name, registry type, build kwargs, known failures) of every loss
+    checked."""
+    cfgs = [(name, name, {}, {}) for name in _our_loss_types()]
     cfgs.append(('CrossEntropyLoss(sigmoid)', 'CrossEntropyLoss',
-                 dict(use_sigmoid=True)))
+                 dict(use_sigmoid=True),
+                 _MMSEG_CE_KNOWN))
     return cfgs
 
 
@@ -266,7 +279,7 @@ def check_compile(ctx: CheckContext,
     from .functional import fused
     logits, label = _random_batch(ctx.device)
     rows = []
-    for name in (loss_types or _our_loss_types()):
+    for name in (loss_types or ctx.compile_losses or _our_loss_types()):
         loss = _build_loss(name)
         uses_fused = bool(getattr(loss, 'fused', False))
         try:
@@ -303,7 +316,7 @@ def check_compile(ctx: CheckContext,
 def _amp_cases(device: str) -> Dict[str, tuple]:
     """Named (logits, labels) cases of the autocast check, float32."""
     logits, label = _random_batch(device, seed=1)
-    target = label == 1
+    target = (label == 1).unsqueeze(1)
     sign = torch.where(target, 1.0, -1.0).to(device)
     empty = torch.where(label == _IGNORE, label, torch.zeros_like(label))
     full = torch.where(label == _IGNORE, label, torch.ones_like(label))
@@ -335,16 +348,23 @@ def check_amp(ctx: CheckContext,
     """
     cases = _amp_cases(ctx.device)
     return [
-        amp_row(ctx, row_name, _build_loss(type_name, **kwargs), cases)
-        for row_name, type_name, kwargs in (loss_cfgs or _loss_cfgs())
+        amp_row(ctx, row_name, _build_loss(type_name, **kwargs), cases,
+                known)
+        for row_name, type_name, kwargs, known in (loss_cfgs or _loss_cfgs())
     ]
 
 
 def amp_row(ctx: CheckContext, row_name: str, loss,
-            cases: Optional[Dict[str, tuple]] = None) -> CheckResult:
-    """The ``amp`` row of one loss module (see :func:`check_amp`)."""
+            cases: Optional[Dict[str, tuple]] = None,
+            known: Optional[Dict[str, str]] = None) -> CheckResult:
+    """The ``amp`` row of one loss module (see :func:`check_amp`).
+
+    ``known`` maps a case to the name of the exception the loss is known to
+    raise there (mmseg's own loss): that exception is noted, not failed.
+    """
     cases = cases or _amp_cases(ctx.device)
-    bad, total = [], 0
+    known = known or {}
+    bad, notes, total = [], [], 0
     for dtype in ctx.autocast_dtypes:
         short = str(dtype).replace('torch.', '')
         for case, (logits, label) in cases.items():
@@ -353,8 +373,12 @@ def amp_row(ctx: CheckContext, row_name: str, loss,
                 value, grad = _loss_and_grad(loss, logits, label, dtype,
                                              ctx.device)
             except Exception as exc:  # noqa: BLE001  (reported)
-                bad.append(f'{short} {case}: {type(exc).__name__}: '
-                           f'{str(exc)[:120]}')
+                msg = f'{short} {case}: {type(exc).__name__}'
+                if known.get(case) == type(exc).__name__:
+                    notes.append(msg)
+                    total -= 1
+                else:
+                    bad.append(f'{msg}: {str(exc)[:120]}')
                 continue
             if not bool(torch.isfinite(value).all()):
                 bad.append(f'{short} {case}: value {float(value):g}')
@@ -363,9 +387,13 @@ def amp_row(ctx: CheckContext, row_name: str, loss,
                 bad.append(f'{short} {case}: {n_bad} non-finite grads')
     dtypes = '+'.join(
         str(d).replace('torch.', '') for d in ctx.autocast_dtypes)
+    detail = '; '.join(bad)
+    if notes:
+        detail = '; '.join(
+            p for p in (detail, 'known mmseg limitation, not checked: ' +
+                        ', '.join(notes)) if p)
     return CheckResult(f'autocast {dtypes} {row_name}',
-                       f'{total - len(bad)}/{total} finite', not bad,
-                       '; '.join(bad))
+                       f'{total - len(bad)}/{total} finite', not bad, detail)
 
 
 def _free_port() -> int:

@@ -30,6 +30,10 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir',
                         help='keep the training runs here (default: a '
                         'temporary directory, removed afterwards)')
+    parser.add_argument('--compile-losses', nargs='+', metavar='TYPE',
+                        help='losses the compile check compares (default: '
+                        'every loss of ours; each needs its own compilation, '
+                        'minutes on a small CPU)')
     parser.add_argument('--train-iters', type=int, default=20)
     parser.add_argument('--dist-iters', type=int, default=4)
     parser.add_argument('--timeout', type=float, default=600,
@@ -43,7 +47,7 @@ def main(argv=None):
         ctx = selfcheck.CheckContext(
             device=args.device, repo_root=REPO, work_dir=args.work_dir,
             train_iters=args.train_iters, dist_iters=args.dist_iters,
-            timeout=args.timeout)
+            timeout=args.timeout, compile_losses=args.compile_losses)
     except RuntimeError as exc:
         print(f'gpu_check: {exc}', file=sys.stderr)
         sys.exit(2)
