@@ -1,22 +1,8 @@
-# Model: SegNet (VGG16-BN encoder, index-unpooling decoder).
-# Loss: Focal Tversky (Eq. 8), gamma_FT 0.75
-#   (alpha weights missed targets FN, beta false alarms FP).
-# Data: THC112, 112x112.
-# Schedule: 50 epochs, SGD lr 0.01, momentum 0.9,
-#   batch 2 GPUs x 16, validation (IoU, PA, OII) every 5 epochs.
 _base_ = [
-    '../_base_/models/segnet_vgg16-bn.py',
-    '../_base_/datasets/thc112.py',
-    '../_base_/schedules/schedule_50e.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/models/segnet_vgg16-bn.py', '../_base_/datasets/thc112.py',
+    '../_base_/losses/ft.py', '../_base_/schedules/schedule_50e.py',
+    '../_base_/epoch_runtime.py'
 ]
-custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
-default_scope = 'mmseg'
-# Logs by epoch (mmseg's default runtime logs by iteration).
-log_processor = dict(by_epoch=True)
-crop_size = (112, 112)
-loss = dict(type='FocalTverskyLoss', alpha=0.3, beta=0.7, gamma=0.75)
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    # `_delete_`: replace the base's loss instead of merging keys into it.
-    decode_head=dict(loss_decode=dict(_delete_=True, **loss)))
+    data_preprocessor=dict(size=_base_.crop_size),
+    decode_head=dict(loss_decode=dict(_delete_=True, **_base_.loss)))
