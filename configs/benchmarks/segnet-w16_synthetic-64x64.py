@@ -6,18 +6,15 @@
 _base_ = [
     '../_base_/models/segnet_vgg16-bn.py',
     '../_base_/datasets/synthetic_crack.py',
-    'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/cpu_iters.py',
+    '../_base_/losses/dibe.py', '../_base_/schedules/cpu_iters.py',
+    '../_base_/default_runtime.py'
 ]
-custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
-default_scope = 'mmseg'
 
 data_root = 'data/synthetic_crack_demo'
 crop_size = (64, 64)
 norm_cfg = dict(type='BN', requires_grad=True)
 stage_channels = (16, 32, 64, 64, 64)
 num_convs = (1, 1, 1, 1, 1)
-loss = dict(type='DIBELoss', alpha=0.3, lam=0.75, gamma=2.0, theta=0.5)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(stage_channels=stage_channels, num_convs=num_convs,
@@ -28,7 +25,7 @@ model = dict(
         in_channels=64,
         channels=16,
         norm_cfg=norm_cfg,
-        loss_decode=loss))
+        loss_decode=_base_.loss))
 
 train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))

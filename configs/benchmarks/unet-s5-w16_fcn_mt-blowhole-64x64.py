@@ -8,17 +8,13 @@
 _base_ = [
     'mmseg::_base_/models/fcn_unet_s5-d16.py',
     '../_base_/datasets/mt_blowhole.py',
-    'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/cpu_iters.py',
+    '../_base_/losses/dibe.py', '../_base_/schedules/cpu_iters.py',
+    '../_base_/default_runtime.py'
 ]
-custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
-default_scope = 'mmseg'
 
-data_root = 'data/mt_blowhole'
 crop_size = (64, 64)
 scale = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)
-loss = dict(type='DIBELoss', alpha=0.3, lam=0.75, gamma=2.0, theta=0.5)
 model = dict(
     # Validation images keep their aspect ratio: pad them to a multiple of
     # 16 (the U-Net's four 2x down-samplings).
@@ -32,7 +28,7 @@ model = dict(
         threshold=0.5,
         norm_cfg=norm_cfg,
         # _delete_: replace mmseg's CrossEntropyLoss dict, do not merge.
-        loss_decode=dict(loss, _delete_=True)),
+        loss_decode=dict(_base_.loss, _delete_=True)),
     auxiliary_head=dict(
         in_channels=32,
         channels=16,
@@ -40,7 +36,7 @@ model = dict(
         out_channels=1,
         threshold=0.5,
         norm_cfg=norm_cfg,
-        loss_decode=dict(loss, loss_weight=0.4, _delete_=True)),
+        loss_decode=dict(_base_.loss, loss_weight=0.4, _delete_=True)),
     test_cfg=dict(mode='whole'))
 
 train_pipeline = [
@@ -69,9 +65,9 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -3,11 +3,8 @@
 _base_ = [
     'mmseg::_base_/models/fcn_unet_s5-d16.py',
     '../_base_/datasets/synthetic_crack.py',
-    'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/cpu_iters.py',
+    '../_base_/schedules/cpu_iters.py', '../_base_/default_runtime.py'
 ]
-custom_imports = dict(imports=['mmseg_dibe'], allow_failed_imports=False)
-default_scope = 'mmseg'
 
 data_root = 'data/synthetic_crack_demo'
 crop_size = (64, 64)
