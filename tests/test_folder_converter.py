@@ -304,3 +304,43 @@ def test_converted_0_255_folder_trains_loader_check(tmp_path):
                           pipeline=pipeline))
     with pytest.raises(ValueError, match=rf'{name}\.png.*255'):
         ds[0]
+
+
+def test_same_folder_told_apart_by_extension(tmp_path):
+    src = tmp_path / 'Imgs'  # MTSDD's layout: <name>.jpg beside <name>.png
+    src.mkdir()
+    for n in ('a', 'b'):
+        Image.fromarray(np.full((8, 8), 90, np.uint8)).save(src / f'{n}.jpg')
+        m = np.zeros((8, 8), np.uint8)
+        m[:2] = 255
+        Image.fromarray(m).save(src / f'{n}.png')
+    out = tmp_path / 'out'
+    run_tool(FOLDER, src, src, out, '--img-ext', 'jpg', '--mask-ext', 'png',
+             '--val-ratio', '0.5')
+    masks = sorted((out / 'ann_dir').rglob('*.png'))
+    assert sorted(p.stem for p in masks) == ['a', 'b']
+    assert all(read(p).sum() == 16 for p in masks)
+
+
+@pytest.mark.slow
+def test_real_mtsdd_blowhole_matches_the_mtsdd_converter(tmp_path):
+    """On the published MTSDD Blowhole folder, folder.py with the same split
+    share and seed writes exactly what mtsdd.py writes."""
+    from utils import SHARED
+    src = SHARED / 'data' / 'MTSDD'
+    if not (src / 'MT_Blowhole' / 'Imgs').is_dir():
+        pytest.skip('the published MTSDD data is not beside the checkout')
+    imgs = src / 'MT_Blowhole' / 'Imgs'
+    a, b = tmp_path / 'folder', tmp_path / 'mtsdd'
+    proc = run_tool(FOLDER, imgs, imgs, a, '--img-ext', 'jpg', '--mask-ext',
+                    'png', '--val-ratio', '0.41', '--seed', '0')
+    run_tool('tools/dataset_converters/mtsdd.py', src, b, '--subset',
+             'Blowhole')
+    for split in ('train', 'val'):
+        names = split_names(a, split)
+        assert names == split_names(b, split)
+        for n in names:
+            np.testing.assert_array_equal(
+                read(a / 'ann_dir' / split / f'{n}.png'),
+                read(b / 'ann_dir' / split / f'{n}.png'))
+    assert 'train       68  1:574' in proc.stdout

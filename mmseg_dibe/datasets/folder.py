@@ -111,7 +111,8 @@ def find_pairs(images: Path,
     When both folders hold ``train/`` and ``val/`` sub-folders, the split is
     kept (``Pair.split`` set); otherwise the files at the top level are used
     (``Pair.split`` is ``None``). IMAGES and MASKS may be the same folder if
-    ``mask_suffix`` tells masks from images.
+    ``mask_suffix`` tells masks from images, or disjoint extensions do
+    (MTSDD: ``<name>.jpg`` beside ``<name>.png``).
 
     Returns:
         (pairs, problems): problems are ``(path, reason)`` of unpaired or
@@ -143,10 +144,12 @@ def find_pairs(images: Path,
     problems: List[Tuple[str, str]] = []
     for img_dir, mask_dir, split in folders:
         same = img_dir.resolve() == mask_dir.resolve()
-        if same and not mask_suffix:
+        shared_exts = set(img_exts) & set(mask_exts)
+        if same and not mask_suffix and shared_exts:
             raise ValueError(
                 f'IMAGES and MASKS are the same folder {img_dir}; pass '
-                '--mask-suffix (e.g. _mask) to tell the masks apart')
+                '--mask-suffix (e.g. _mask) to tell the masks apart, or '
+                'disjoint --img-ext and --mask-ext (e.g. jpg and png)')
         mask_files = _files(mask_dir, mask_exts)
         by_stem: Dict[str, List[Path]] = {}
         for p in mask_files:
@@ -157,7 +160,7 @@ def find_pairs(images: Path,
             by_stem.setdefault(stem, []).append(p)
         img_by_stem: Dict[str, List[Path]] = {}
         for p in _files(img_dir, img_exts):
-            if same and p.stem.endswith(mask_suffix):
+            if same and mask_suffix and p.stem.endswith(mask_suffix):
                 continue  # a mask beside its image
             img_by_stem.setdefault(p.stem, []).append(p)
         for stem, found in sorted(img_by_stem.items()):
