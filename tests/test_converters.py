@@ -162,7 +162,7 @@ def test_mtsdd_refuses_non_empty_out_and_overlap(mtsdd_src, tmp_path):
 
 
 @pytest.mark.skipif(not (SHARED / 'data' / 'MTSDD').is_dir(),
-                    reason='../shared/data/MTSDD is not present')
+                    reason='the published MTSDD data is not beside the checkout')
 def test_mtsdd_real_free_subset_is_all_background(tmp_path):
     out = tmp_path / 'free'
     src = SHARED / 'data' / 'MTSDD'
