@@ -369,3 +369,11 @@ def test_tool_end_to_end_and_applying_the_threshold(tmp_path,
     measured = results[-1]
     for key, value in predicted.items():
         assert measured[key] == pytest.approx(value), key
+
+    # Two processes (gloo on CPU), each rank half of the images: the same
+    # table and the same choice.
+    out2 = tmp_path / 'calib2'
+    run_tool('tools/dist_launch.sh', 'calibrate_threshold.py', 2, cfg, ckpt,
+             '--bins', 20, '--target', -0.2, 0.6, '--out', out2,
+             env={'PORT': '29741', 'OMP_NUM_THREADS': '1'}, timeout=600)
+    assert json.load(open(out2 / 'threshold_sweep.json')) == doc
