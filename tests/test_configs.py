@@ -1,5 +1,6 @@
 """Walk configs/: every config loads, builds its model (offline) and its
 dataset pipelines, and the experiment configs carry the paper's setup."""
+import ast
 import copy
 import re
 
@@ -31,6 +32,12 @@ DATA_TYPES = dict(thc448='THCDataset', thc224='THCDataset',
                   thc112='THCDataset', **{'mt-blowhole': 'MTSDDDataset',
                                           'mt-crack': 'MTSDDDataset'},
                   cfd='CFDDataset')
+
+MODEL_BASES = {'segnet_vgg16-bn': 'segnet_vgg16-bn.py',
+               'unet-s5-d16': 'unet-s5-d16_fcn.py',
+               'pspnet_r50-d8': 'pspnet_r50-d8.py',
+               'deeplabv3_r50-d8': 'deeplabv3_r50-d8.py'}
+LOSS_BASES = sorted((REPO / 'configs' / '_base_' / 'losses').glob('*.py'))
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -70,6 +77,44 @@ def test_the_paper_grid_is_complete():
                 assert f'{model}_{loss}_50e_{data}.py' in names
 
 
+def bases_of(path):
+    """The ``_base_`` list of a config file, read without resolving it."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '_base_' for t in node.targets):
+            value = ast.literal_eval(node.value)
+            return value if isinstance(value, list) else [value]
+    return []
+
+
+@pytest.mark.parametrize('path', LOSS_BASES, ids=lambda p: p.stem)
+def test_loss_base_is_named_by_its_catalog_token(path):
+    info = BY_TOKEN[path.stem]  # KeyError: not a token of the catalog
+    cfg = Config.fromfile(path)
+    assert set(cfg) == {'loss'}, 'a loss base defines `loss` only'
+    assert cfg.loss.type == info.type
+    MODELS.build(cfg.loss)
+
+
+@pytest.mark.parametrize('path', EXPERIMENTS, ids=lambda p: p.stem)
+def test_experiment_config_is_its_bases(path):
+    """{model}_{loss}_50e_{data}: the model, dataset, loss, schedule and
+    runtime bases its name says, in that order; the config itself only sets
+    the loss on the heads and the crop size (``model``)."""
+    m = NAME.match(path.name)
+    assert m, path.name
+    names = [t.id for node in ast.parse(path.read_text()).body
+             if isinstance(node, ast.Assign) for t in node.targets]
+    assert names == ['_base_', 'model']
+    assert bases_of(path) == [
+        f'../_base_/models/{MODEL_BASES[m["model"]]}',
+        f'../_base_/datasets/{m["data"].replace("-", "_")}.py',
+        f'../_base_/losses/{m["loss"]}.py',
+        '../_base_/schedules/schedule_50e.py',
+        '../_base_/epoch_runtime.py',
+    ]
+
+
 @pytest.mark.parametrize('path', EXPERIMENTS, ids=lambda p: p.stem)
 def test_experiment_config_follows_the_paper(path):
     m = NAME.match(path.name)
@@ -83,6 +128,9 @@ def test_experiment_config_follows_the_paper(path):
     for h in heads(cfg.model):
         assert (h.num_classes, h.out_channels, h.threshold) == (2, 1, 0.5)
         assert h.loss_decode.type == BY_TOKEN[m['loss']].type
+        assert h.loss_decode == dict(cfg.loss, **({
+            'loss_weight': 0.4
+        } if h is not cfg.model.decode_head else {}))
         if 'alpha' in h.loss_decode:
             assert h.loss_decode.alpha == 0.3
     # offline: no pretrained download
