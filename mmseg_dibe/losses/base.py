@@ -325,6 +325,8 @@ class BaseSegLoss(nn.Module):
             self.check_inputs(logits, label, ignore_index)
             inputs = _Inputs(logits, label, ignore_index, self.threshold,
                              self.include_background)
+            if weight is not None and inputs.binary:
+                self._check_binary_weight(weight, inputs.valid)
             if term is not None:
                 terms = pixel_terms(
                     term, *inputs.log_probs, inputs.target,
@@ -340,6 +342,26 @@ class BaseSegLoss(nn.Module):
             tp, fp, fn = aggregate_counts(tp, fp, fn, self.aggregation)
             present = present if per_image else None
         return self.combine(dis, tp, fp, fn, present)
+
+    def _check_binary_weight(self, weight: Tensor, valid: Tensor) -> None:
+        """A weight that is 0 on every valid pixel of a one-channel input is
+        what mmseg's ``OHEMPixelSampler`` with ``thresh`` gives a binary
+        head: refuse to train on nothing."""
+        if weight.numel() != valid.numel():
+            return  # reduce_pixel_terms reports the shape
+        kept = (weight.reshape(valid.shape) != 0) & valid
+        if valid.any() and not kept.any():
+            owner = type(self).__name__
+            raise ValueError(
+                f'{owner} ({self.loss_name}): the per-pixel weight is 0 on '
+                f'every valid pixel of this one-channel (sigmoid) input. '
+                f"mmseg's OHEMPixelSampler with thresh set does this to a "
+                f'binary head (out_channels=1): its softmax over one channel '
+                f'is always 1, so no pixel is below thresh (and a batch with '
+                f'target pixels fails earlier with an index error). Use '
+                f'OHEMPixelSampler(thresh=None, min_kept=...), which keeps '
+                f"the pixels with the highest reduction_override='none' "
+                f'losses, or a softmax head (out_channels=2).')
 
     def _check_reduction(self, reduction_override: Optional[str],
                          avg_factor: Optional[float],
