@@ -220,6 +220,21 @@ def test_metric_multiclass_one_vs_rest():
                                                   nan_ok=True)
 
 
+def test_metric_class_absent_everywhere_is_undefined_not_an_error():
+    logits = torch.zeros(3, 4, 4)
+    logits[2] = -1e4  # softmax exactly 0: class b is never above any T
+    label = torch.randint(0, 2, (4, 4), generator=torch.Generator()
+                          .manual_seed(0))
+    sweep = build(dict(type='OIIThresholdMetric', thresholds=4),
+                  classes=('bg', 'a', 'b'))
+    sweep.process({}, [dict(seg_logits=dict(data=logits),
+                            gt_sem_seg=dict(data=label[None]))])
+    out = sweep.compute_metrics(sweep.results)
+    assert sweep.choices['b']['index'] is None
+    assert math.isnan(out['threshold.b']) and math.isnan(out['OII.b'])
+    assert not math.isnan(out['threshold.a'])
+
+
 def test_metric_arguments():
     with pytest.raises(ValueError, match='activation'):
         OIIThresholdMetric(activation='relu')

@@ -123,11 +123,24 @@ def choose_threshold(thresholds: Sequence[float],
 
 def choose_all(table: Dict,
                target: Optional[Sequence[float]] = None) -> Dict[str, Dict]:
-    """:func:`choose_threshold` for every class of a sweep table."""
-    return OrderedDict(
-        (name, choose_threshold(table['thresholds'], m['IoU'], m['OII'],
-                                target))
-        for name, m in table['classes'].items())
+    """:func:`choose_threshold` for every class of a sweep table.
+
+    A class without any defined threshold (in no label and predicted
+    nowhere) gets ``index`` and ``threshold`` None instead of an error,
+    so one absent class does not stop an evaluation.
+    """
+    choices = OrderedDict()
+    for name, m in table['classes'].items():
+        defined = np.isfinite(m['IoU']) & np.isfinite(m['OII'])
+        if defined.any():
+            choices[name] = choose_threshold(table['thresholds'], m['IoU'],
+                                             m['OII'], target)
+        else:
+            choices[name] = dict(index=None, threshold=None,
+                                 in_target=None,
+                                 reason='undefined: TP = FP = FN = 0 at '
+                                 'every threshold')
+    return choices
 
 
 def _cell(value) -> float:
@@ -353,7 +366,8 @@ def calibrate_threshold(cfg,
                                 choices, target))
     options = OrderedDict(
         (name, threshold_cfg_options(cfg.model, choice['threshold']))
-        for name, choice in choices.items()) if binary_head else None
+        for name, choice in choices.items()
+        if choice['index'] is not None) if binary_head else None
     result = dict(table=table, choices=choices, binary_head=binary_head,
                   config_threshold=(None if config_threshold is None else
                                     float(config_threshold)),
@@ -377,6 +391,9 @@ def format_report(result: Dict) -> str:
     for name, choice in choices.items():
         row = table['classes'][name]
         j = choice['index']
+        if j is None:
+            lines.append(f'{name}: no threshold chosen ({choice["reason"]})')
+            continue
         lines.append(
             f'{name}: chosen T = {choice["threshold"]!r} ({choice["reason"]})'
             f': IoU {row["IoU"][j]:.4f}, PA {row["PA"][j]:.4f}, '

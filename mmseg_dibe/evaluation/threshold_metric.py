@@ -189,12 +189,15 @@ class OIIThresholdMetric(BaseMetric):
         for name in names:
             choice = self.choices[name]
             suffix = '' if single else f'.{name}'
-            metrics['threshold' + suffix] = choice['threshold']
+            j = choice['index']
+            metrics['threshold' + suffix] = (float('nan') if j is None else
+                                             choice['threshold'])
             for key in TABLE_KEYS:
-                metrics[key + suffix] = float(
-                    self.table['classes'][name][key][choice['index']])
+                metrics[key + suffix] = (float('nan') if j is None else float(
+                    self.table['classes'][name][key][j]))
             if self.target is not None:
-                metrics['in_target' + suffix] = float(choice['in_target'])
+                metrics['in_target' + suffix] = (
+                    float('nan') if j is None else float(choice['in_target']))
         if self.output_dir is not None and is_main_process():
             write_table(self.table, self.output_dir, self.choices)
         logger: MMLogger = MMLogger.get_current_instance()
@@ -202,6 +205,10 @@ class OIIThresholdMetric(BaseMetric):
             choice = self.choices[name]
             row = self.table['classes'][name]
             j = choice['index']
+            if j is None:
+                print_log(f'threshold sweep of {name}: {choice["reason"]}',
+                          logger=logger, level=30)
+                continue
             print_log(
                 f'threshold sweep ({len(self.thresholds)} thresholds) of '
                 f'{name}: T = {choice["threshold"]:g} ({choice["reason"]}), '
