@@ -9,10 +9,8 @@ _base_ = ['../demo/unet-s5-tiny_dibe_synthetic-64x64.py']
 # with frequent validation: the curves decide how many iterations each loss
 # needs to reach a usable IoU (the paper's Fig. 10).
 max_iters = 300
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
-]
+# The base's poly decay, over this length.
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=30)
 default_hooks = dict(
     logger=dict(interval=10),

@@ -48,16 +48,8 @@ val_dataloader = dict(
     dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 max_epochs = 20
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        convert_to_iter_based=True)
-]
+# The base's poly decay, over this length.
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_epochs)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
 default_hooks = dict(
     logger=dict(interval=3),

@@ -5,15 +5,7 @@
 _base_ = ['./unet-s5-tiny_dibe_20e_mt-blowhole-128x128.py']
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 max_epochs = 45
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        convert_to_iter_based=True)
-]
+# The base's poly decay, over this length.
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_epochs)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=15)
 default_hooks = dict(checkpoint=dict(interval=15))
