@@ -19,10 +19,11 @@ pixels (``y = 1``) and one for the background pixels (``y = 0``)::
     FP(t_j) = Σ_{i > j} hist_background[i]
     FN(t_j) = Σ_i hist_target[i] − TP(t_j)
 
-These are exactly the counts of :func:`~mmseg_dibe.functional.counts.hard_counts`
-on the prediction ``p > t_j``, because the thresholds are compared in the
-probabilities' own dtype (a Python float compared with a float32 tensor is
-rounded to float32 first, and so are the thresholds here). Histograms of
+These are exactly the counts of
+:func:`~mmseg_dibe.functional.counts.hard_counts` on the prediction
+``p > t_j``, because the thresholds are compared in the probabilities' own
+dtype (a Python float compared with a float32 tensor is rounded to float32
+first, and so are the thresholds here). Histograms of
 several images (or ranks) add up; only their sum is needed.
 """
 from typing import List, Optional, Sequence, Tuple, Union
