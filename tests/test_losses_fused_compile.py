@@ -1,4 +1,4 @@
-"""The compiled fused kernels give the eager numbers and do not recompile
+"""The compiled fused kernels give the eager numbers (every kind of loss) and do not recompile
 for a new batch shape or a new α (what a hook changes)."""
 import pytest
 import torch
@@ -85,6 +85,32 @@ def test_compiled_equals_eager_without_recompilation():
         fused.set_compile(False)
         img_e = _run(per_image, logits, label)
         torch.testing.assert_close(img_c[0], img_e[0], rtol=1e-5, atol=1e-7)
+        assert not fused._state['failed']
+    finally:
+        fused.set_compile(None)
+
+
+@pytest.mark.slow
+def test_every_kind_of_kernel_compiles_to_the_eager_numbers():
+    """The fused kernels' other branches, compiled: no per-pixel term (a
+    region loss), Focal, WBCE (γ = 0) with counts, EL's power of −log p_t
+    with counts. Each is one more specialisation of the same two kernels."""
+    from mmseg_dibe.losses import (BinaryDiceLoss, BinaryFocalLoss,
+                                   ComboLoss, ExpLogLoss)
+    logits, label = _batch((2, 1, 64, 66), 5)
+    try:
+        for loss in (BinaryDiceLoss(), BinaryFocalLoss(), ComboLoss(),
+                     ExpLogLoss(gamma_ce=0.5, gamma_dice=2.0)):
+            fused.set_compile(True)
+            compiled = _run(loss, logits, label)
+            if fused._state['failed']:
+                pytest.skip('torch.compile is unavailable here')
+            fused.set_compile(False)
+            eager = _run(loss, logits, label)
+            torch.testing.assert_close(compiled[0], eager[0], rtol=1e-5,
+                                       atol=1e-7)
+            torch.testing.assert_close(compiled[1], eager[1], rtol=1e-4,
+                                       atol=1e-9)
         assert not fused._state['failed']
     finally:
         fused.set_compile(None)
