@@ -1,5 +1,6 @@
-"""The compiled fused kernels give the eager numbers (every kind of loss) and do not recompile
-for a new batch shape or a new α (what a hook changes)."""
+"""The compiled fused kernels give the eager numbers (every kind of loss)
+and do not recompile for a new batch shape or a new α (what a hook
+changes)."""
 import pytest
 import torch
 
