@@ -26,7 +26,7 @@ def write_user_folder(root: Path, n: int = 8, seed: int = 0):
     images.mkdir(parents=True)
     masks.mkdir(parents=True)
     for i in range(n):
-        h, w = (64, 64) if i % 3 else (48, 80)  # two image sizes
+        h, w = (64, 64) if i % 3 else (50, 75)  # two sizes, one not /16
         img = rng.integers(60, 110, (h, w, 3)).astype(np.uint8)
         m = np.zeros((h, w), np.uint8)
         r = int(rng.integers(8, h - 8))
@@ -110,13 +110,17 @@ def test_infer_with_ground_truth_writes_masks_overlays_and_csv(
     for p in images.iterdir():
         (inputs / p.name).write_bytes(p.read_bytes())
     (inputs / 'corrupt.png').write_bytes(b'\x89PNG\r\n\x1a\n garbage')
+    (inputs / 'no_gt.png').write_bytes((images / 'img0.png').read_bytes())
     out = tmp_path / 'pred'
     proc = run_tool('tools/infer.py', trained['cfg'], trained['ckpt'],
                     inputs, '--out', out, '--gt-dir', masks, '--gt-suffix',
                     '_mask', '--device', 'cpu', '--batch-size', '2')
     assert 'corrupt.png' in proc.stderr  # named, skipped, run went on
+    assert 'no_gt.png' in proc.stderr and 'not scored' in proc.stderr
     names = sorted(p.stem for p in images.iterdir())
-    assert sorted(p.stem for p in (out / 'masks').iterdir()) == names
+    assert sorted(p.stem for p in (out / 'masks').iterdir()) == sorted(
+        names + ['no_gt'])
+    assert not (out / 'errors' / 'no_gt.png').exists()
     rows = read_csv(out / 'metrics.csv')
     assert [r['image'] for r in rows[:-1]] == names
     assert rows[-1]['image'] == 'TOTAL'
@@ -179,6 +183,16 @@ def test_threshold_sets_the_binary_head(trained, tmp_path):
         fg[t] = sum(int(np.asarray(Image.open(p)).sum())
                     for p in (out / 'masks').iterdir())
     assert fg['0.05'] >= fg['0.95']
+    # sliding-window inference from the command line, on the odd size too
+    out = tmp_path / 'slide'
+    run_tool('tools/infer.py', trained['cfg'], trained['ckpt'],
+             trained['images'], '--out', out, '--device', 'cpu',
+             '--cfg-options', 'model.test_cfg.mode=slide',
+             'model.test_cfg.crop_size=(32,32)',
+             'model.test_cfg.stride=(24,24)')
+    for p in trained['images'].iterdir():
+        pred = np.asarray(Image.open(out / 'masks' / p.name))
+        assert pred.shape == np.asarray(Image.open(p)).shape[:2]
     proc = run_tool('tools/infer.py', trained['cfg'], trained['ckpt'],
                     trained['images'], '--out', tmp_path / 'bad',
                     '--threshold', '1.5', check=False)

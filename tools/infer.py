@@ -18,6 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from mmengine.config import DictAction
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -45,6 +47,11 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None,
                         help='cpu, cuda:0, ... (default: cuda:0 if '
                         'available)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default=None,
+        help='override config values, e.g. model.test_cfg.mode=slide '
+        'model.test_cfg.crop_size="(512,512)" '
+        'model.test_cfg.stride="(384,384)" for very large images')
     parser.add_argument('--batch-size', type=int, default=4,
                         help='images per forward pass; same-size images are '
                         'batched together (default 4)')
@@ -60,7 +67,8 @@ def main(argv=None) -> int:
                        threshold=args.threshold, gt_dir=args.gt_dir,
                        gt_suffix=args.gt_suffix,
                        gt_rule=MaskRule(threshold=args.gt_threshold),
-                       device=args.device, batch_size=args.batch_size)
+                       device=args.device, batch_size=args.batch_size,
+                       cfg_options=args.cfg_options)
     except (ValueError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

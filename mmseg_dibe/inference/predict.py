@@ -323,10 +323,15 @@ def infer(config,
           gt_rule: MaskRule = MaskRule(),
           device: Optional[str] = None,
           batch_size: int = 4,
+          cfg_options: Optional[dict] = None,
           show_progress: bool = True,
           log: Callable[[str], None] = _stderr) -> Dict:
     """Predict ``inputs`` and write masks, overlays and (with ``gt_dir``)
     error overlays and ``metrics.csv`` under ``out_dir``.
+
+    ``cfg_options`` are config overrides (e.g. sliding-window inference
+    for very large images: ``{'model.test_cfg': dict(mode='slide',
+    crop_size=(512, 512), stride=(384, 384))}``).
 
     Returns:
         dict with ``written`` (image paths), ``skipped`` ((path, reason)),
@@ -343,7 +348,7 @@ def infer(config,
     if device is None:
         device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
     model = build_model(config, checkpoint, device=device,
-                        threshold=threshold)
+                        threshold=threshold, cfg_options=cfg_options)
     out_dir = Path(out_dir)
     subs = ['masks', 'masks_vis', 'overlays'] + (['errors']
                                                  if gt_dir else [])
