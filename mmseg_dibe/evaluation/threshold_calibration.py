@@ -245,7 +245,7 @@ def plot_sweep(table: Dict, path: str,
         ax.set_ylim(-1.05, 1.05)
         ax.set_xlabel('threshold T (predict target where p > T)')
         ax.set_title(name)
-        ax.legend(loc='lower left', fontsize=8)
+        ax.legend(loc='best', fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
