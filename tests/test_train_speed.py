@@ -63,7 +63,7 @@ def test_measure_variants_and_summary(cfg, eager_kernels):
     assert rows['default']['ratio'] == pytest.approx(1)
     # Same seed, same weights, same batches: the same loss.
     assert rows['flush_denormal']['loss'] == pytest.approx(
-        rows['default']['loss'], rel=1e-4)
+        rows['default']['loss'], rel=1e-5)
     assert rows['channels_last']['loss'] == pytest.approx(
         rows['default']['loss'], rel=1e-3)
     assert rows['bad threads']['n'] == 0 and rows['bad threads']['error']

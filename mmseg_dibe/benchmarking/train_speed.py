@@ -156,8 +156,11 @@ class PhaseTrainer:
     config, stepped one timed iteration at a time.
 
     Built with :func:`mmengine.runner.set_random_seed` (``seed``) before the
-    model and the dataloader, so two trainers of one config start from the
-    same weights and draw the same batches.
+    model and the dataloader, and every step reseeds the global generators
+    (``seed`` + step number, outside the timed region: the data pipeline's
+    random transforms and any dropout use them), so two trainers of one
+    config start from the same weights and see the same batches, augmented
+    the same way, even when their steps are interleaved.
 
     Args:
         cfg (mmengine.Config): From :func:`load_train_config`.
@@ -183,6 +186,8 @@ class PhaseTrainer:
         self.loader = Runner.build_dataloader(
             copy.deepcopy(cfg.train_dataloader), seed=seed)
         self._batches = iter(self.loader)
+        self._seed = seed
+        self._steps = 0
         self._train_step = None
         if variant.compile:
             # What mmengine's Runner does for cfg.compile=True
@@ -204,6 +209,9 @@ class PhaseTrainer:
     def step(self) -> Dict[str, float]:
         """One training iteration; seconds per phase (:data:`PHASES`, or
         ``data`` and ``train_step`` for a compiled variant)."""
+        from mmengine.runner import set_random_seed
+        set_random_seed(self._seed + self._steps)
+        self._steps += 1
         clock = time.perf_counter
         model, optim = self.model, self.optim_wrapper
         t0 = clock()
@@ -231,7 +239,9 @@ class PhaseTrainer:
                     _add_prefix(head.loss_by_feat(out, samples), name))
         loss, _ = model.parse_losses(losses)
         t4 = clock()
-        optim.backward(loss)
+        # OptimWrapper.update_params, cut in two: scale_loss + backward,
+        # then step + zero_grad (every iteration: no accumulation here).
+        optim.backward(optim.scale_loss(loss))
         t5 = clock()
         optim.step()
         optim.zero_grad()
@@ -254,6 +264,8 @@ def check_manual_step(cfg, seed: int = 0) -> tuple:
     manual = PhaseTrainer(cfg, Variant('default'), seed)
     manual.step()
     ref = PhaseTrainer(cfg, Variant('default'), seed)
+    from mmengine.runner import set_random_seed
+    set_random_seed(seed)  # what PhaseTrainer.step does first
     log_vars = ref.model.train_step(next(ref._batches), ref.optim_wrapper)
     return manual.last_loss, float(log_vars['loss'])
 
