@@ -17,7 +17,8 @@ from mmseg.registry import DATASETS, MODELS  # noqa: E402
 import mmseg_dibe  # noqa: E402,F401
 from mmseg_dibe.losses.catalog import BY_TOKEN  # noqa: E402
 
-from support.resolved_configs import cached_mmseg_model_index  # noqa: E402
+from support.resolved_configs import (  # noqa: E402
+    cached_mmseg_model_index, load_config)
 from utils import REPO  # noqa: E402
 
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
@@ -47,15 +48,10 @@ def mmseg_index():
         yield
 
 
-_LOADED = {}
-
-
 def load(path):
-    """Config.fromfile, once per file for the whole module."""
+    """Config.fromfile, once per file for the whole session."""
     init_default_scope('mmseg')
-    if path not in _LOADED:
-        _LOADED[path] = Config.fromfile(path)
-    return copy.deepcopy(_LOADED[path])
+    return load_config(path)
 
 
 def heads(model):

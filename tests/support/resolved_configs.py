@@ -14,6 +14,7 @@ tuples kept apart from lists; dict key order is not compared (nothing in
 mmengine's Runner depends on it).
 """
 import contextlib
+import copy
 import gzip
 import json
 import os
@@ -102,20 +103,41 @@ def canonical(obj):
     return {'__repr__': repr(obj)}
 
 
+_LOADED = {}
+
+
+def load_config(path):
+    """``Config.fromfile(path)``, read once per test session (test_configs
+    and test_resolved_configs load the same files); a deep copy each call."""
+    from mmengine.config import Config
+    key = str(Path(path).resolve())
+    if key not in _LOADED:
+        _LOADED[key] = Config.fromfile(key)
+    return copy.deepcopy(_LOADED[key])
+
+
 def resolve(name):
     """Canonical resolved form of ``configs/<name>``."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(str(CONFIG_ROOT / name))
-    return canonical(cfg.to_dict())
+    return canonical(load_config(CONFIG_ROOT / name).to_dict())
+
+
+def stack_versions():
+    """The packages whose bases and defaults a resolved config contains."""
+    import mmengine
+    import mmseg
+    return dict(mmengine=mmengine.__version__, mmseg=mmseg.__version__)
 
 
 def load_fixture():
+    """``(versions, {config name: canonical form})`` of the fixture."""
     with gzip.open(FIXTURE, 'rt', encoding='utf-8') as f:
-        return json.load(f)
+        data = json.load(f)
+    return data['versions'], data['configs']
 
 
 def write_fixture(resolved):
-    text = json.dumps(resolved, sort_keys=True, indent=1) + '\n'
+    data = dict(versions=stack_versions(), configs=resolved)
+    text = json.dumps(data, sort_keys=True, indent=1) + '\n'
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
     # mtime=0 and no file name: the same configs give the same bytes
     with open(FIXTURE, 'wb') as raw, gzip.GzipFile(
