@@ -41,6 +41,10 @@ def parse_args(argv=None):
     parser.add_argument('--gt-suffix', default='',
                         help="the mask of NAME.ext is NAME<suffix>.*, e.g. "
                         "'_mask' (default: same name)")
+    parser.add_argument('--gt-ext', nargs='+', default=None,
+                        help='ground-truth extensions (default: png jpg jpeg '
+                        'bmp tif tiff); e.g. png where images and masks '
+                        'share a folder and a name')
     parser.add_argument('--gt-threshold', type=int, default=128,
                         help='threshold for ground truth that is not 0/1 '
                         '(default 128)')
@@ -66,6 +70,8 @@ def main(argv=None) -> int:
         result = infer(args.config, args.checkpoint, args.inputs, args.out,
                        threshold=args.threshold, gt_dir=args.gt_dir,
                        gt_suffix=args.gt_suffix,
+                       **({} if args.gt_ext is None else dict(
+                           gt_exts=args.gt_ext)),
                        gt_rule=MaskRule(threshold=args.gt_threshold),
                        device=args.device, batch_size=args.batch_size,
                        cfg_options=args.cfg_options)

@@ -291,6 +291,7 @@ def find_gt(gt_dir: Path, stem: str, suffix: str = '',
     Raises:
         SkipFile: when there is none, or several.
     """
+    exts = [e if e.startswith('.') else '.' + e for e in exts]
     cands = [gt_dir / f'{stem}{suffix}{e}' for e in exts]
     cands += [gt_dir / f'{stem}{suffix}{e.upper()}' for e in exts]
     found = sorted({p for p in cands if p.is_file()})
@@ -320,6 +321,7 @@ def infer(config,
           threshold: Optional[float] = None,
           gt_dir=None,
           gt_suffix: str = '',
+          gt_exts: Sequence[str] = IMAGE_EXTENSIONS,
           gt_rule: MaskRule = MaskRule(),
           device: Optional[str] = None,
           batch_size: int = 4,
@@ -378,7 +380,7 @@ def infer(config,
         if gt_dir is None:
             continue
         try:
-            gt_path = find_gt(gt_dir, stem, gt_suffix)
+            gt_path = find_gt(gt_dir, stem, gt_suffix, gt_exts)
             gt = read_gt_mask(gt_path, gt_rule)
         except SkipFile as exc:
             skip(res.path, f'prediction written, not scored: {exc}')
