@@ -280,3 +280,16 @@ def test_scores_csv_totals_and_edge_cases(tmp_path):
     assert ov[0, 1, 2] > 0 and ov[0, 1, 0] == 0  # FP red (BGR)
     assert ov[0, 2, 0] > 0 and ov[0, 2, 2] == 0  # FN blue
     assert not ov[1].any()
+
+
+def test_find_gt_by_suffix_and_extension(tmp_path):
+    from mmseg_dibe.datasets.folder import SkipFile
+    from mmseg_dibe.inference.predict import find_gt
+    for n in ('a.jpg', 'a.png', 'b_mask.png'):
+        (tmp_path / n).write_bytes(b'')
+    with pytest.raises(SkipFile, match='several'):
+        find_gt(tmp_path, 'a')
+    assert find_gt(tmp_path, 'a', exts=['png']).name == 'a.png'
+    assert find_gt(tmp_path, 'b', '_mask').name == 'b_mask.png'
+    with pytest.raises(SkipFile, match='no ground truth'):
+        find_gt(tmp_path, 'c')
