@@ -1,4 +1,4 @@
-"""Predict defect masks on images of any size, and score them with ground truth.
+"""Predict defect masks on images of any size; score them with ground truth.
 
 Usage::
 

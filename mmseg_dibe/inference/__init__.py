@@ -1,4 +1,4 @@
-"""Predict binary defect masks on new images and score them (``tools/infer.py``).
+"""Predict binary defect masks on new images and score them (tools/infer.py).
 
 Built on mmseg's own inference API (``mmseg.apis.init_model`` and
 ``inference_model``), so a config and checkpoint that work here also work

@@ -1,4 +1,4 @@
-"""The paper's Table 2 for a converted dataset; a suggested lambda and crop size.
+"""Table 2 of the paper for a converted dataset; suggested lambda and crop.
 
 Reads ``DATA_ROOT/ann_dir/{train,val}/*.png`` (0/1 masks, as the converters
 write them; pairs are counted where the image of the same stem exists in

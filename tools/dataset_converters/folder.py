@@ -1,9 +1,10 @@
 """Convert a folder of your own images and masks to mmseg layout.
 
 Pairs ``IMAGES/<name>.<ext>`` with ``MASKS/<name><suffix>.<ext>`` and writes
-``OUT/img_dir/{train,val}/<name>.png`` and ``OUT/ann_dir/{train,val}/<name>.png``
-(0 = background, 1 = defect), the layout ``BinarySegDataset`` and
-``configs/custom/unet-s5-d16_dibe_custom.py`` read. The logic lives in
+``OUT/img_dir/{train,val}/<name>.png`` and
+``OUT/ann_dir/{train,val}/<name>.png`` (0 = background, 1 = defect), the
+layout ``BinarySegDataset`` and ``configs/custom/unet-s5-d16_dibe_custom.py``
+read. The logic lives in
 :mod:`mmseg_dibe.datasets.folder`.
 
 Masks may be 0/1, 0/255, grey with anti-aliased edges (``--mask-threshold``,
@@ -14,8 +15,8 @@ annotations (``--foreground-color 255,0,0``). The split is drawn by
 
 Usage::
 
-    python tools/dataset_converters/folder.py my_images my_masks data/my_defects \
-        --mask-suffix _mask --val-ratio 0.2 --seed 0
+    python tools/dataset_converters/folder.py my_images my_masks \
+        data/my_defects --mask-suffix _mask --val-ratio 0.2 --seed 0
 """
 import argparse
 import sys
