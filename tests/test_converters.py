@@ -355,6 +355,8 @@ def test_dataset_stats_table2(mtsdd_src, tmp_path):
     # 1:24 here: a low imbalance (< 1:100) -> lambda 0.5
     assert (px - fg) / fg < 100
     assert stats['level'] == 'low' and stats['suggested_lambda'] == 0.5
+    assert stats['suggested_crop_size'] == 64  # sides 24-33 px: the floor
+    assert 'suggested crop size: 64x64' in proc.stdout
     assert f'1:{(px - fg) / fg:.0f}' in proc.stdout and 'low' in proc.stdout
     # a raw 0/255 mask slipped in is named, not counted
     bad = out / 'ann_dir' / 'train' / (pairs(out, 'train')[0] + '.png')
@@ -375,3 +377,8 @@ def test_imbalance_levels_match_table2():
                          (191, 'medium'), (113, 'medium'), (25, 'low')):
         assert mod.imbalance_level(1000, 1000 * ratio)[0] == level, ratio
     assert mod.imbalance_level(0, 10) == ('no foreground', None)
+    # crop: median shorter side, down to a multiple of 32, within [64, 512]
+    assert mod.suggest_crop_size([200, 216, 300]) == 192
+    assert mod.suggest_crop_size([40, 50]) == 64
+    assert mod.suggest_crop_size([1000, 2000]) == 512
+    assert mod.suggest_crop_size([]) is None
