@@ -91,12 +91,14 @@ def _unpack(x: Tensor, label: Tensor, params: Tensor, ignore_index: int):
 
 
 def _pixel_term(kind: str, gamma: float, log_pt: Tensor, pos: Tensor,
-                above: Tensor, params: Tensor, need_value: bool,
-                need_grad: bool):
-    # The formulas live in pixel.py; α, β, λ come as 0-d tensors.
+                above: Tensor, prob: Tensor, prob_bg: Tensor,
+                params: Tensor, need_value: bool, need_grad: bool):
+    # The formulas live in pixel.py; α, β, λ come as 0-d tensors, and
+    # 1 − p_t is σ(−z), already at hand.
     alpha, beta, lam = params[0], params[1], params[2]
     return pixel_term_with_grad(kind, gamma, log_pt, pos, above, lam, alpha,
-                                beta, need_value, need_grad)
+                                beta, need_value, need_grad,
+                                torch.where(pos, prob_bg, prob))
 
 
 def _forward_kernel(x: Tensor, label: Tensor, params: Tensor,
@@ -111,8 +113,8 @@ def _forward_kernel(x: Tensor, label: Tensor, params: Tensor,
     invalid = (valid & (label != 0) & ~pos).sum()
     count = valid.sum(1).to(x.dtype)
     if kind is not None:
-        value, _ = _pixel_term(kind, gamma, log_pt, pos, above, params,
-                               True, False)
+        value, _ = _pixel_term(kind, gamma, log_pt, pos, above, prob,
+                               prob_bg, params, True, False)
         dis = torch.where(valid, value, zero).sum(1)
     else:
         dis = zero.sum(1)
@@ -137,8 +139,8 @@ def _backward_kernel(x: Tensor, label: Tensor, params: Tensor,
     zero = torch.zeros_like(x)
     grad = zero
     if kind is not None:
-        _, d_log_pt = _pixel_term(kind, gamma, log_pt, pos, above, params,
-                                  False, True)
+        _, d_log_pt = _pixel_term(kind, gamma, log_pt, pos, above, prob,
+                                  prob_bg, params, False, True)
         # d log σ(z)/dz = σ(−z) = 1 − p_t; dz/dx = +1 on targets, −1 on
         # background: d/dx = (1 − p)·d on targets, −p·d on background.
         d_x = d_log_pt * torch.where(pos, prob_bg, -prob)

@@ -22,7 +22,8 @@ derivative has the closed form (Eq. 17 after the chain rule)::
     d term / d log p_t = −w · s · u^γ · (γ · q · L / u + 1),
     u = 1 − e^{−L},  q = e^{−L},
 
-where ``L / u → 1`` as ``L → 0``. :class:`ModulatedLog` uses it, so a
+where ``L / u → 1`` as ``L → 0``. The terms' autograd function
+(:func:`pixel_terms`) and the fused kernels use it, so a
 saturated, correct prediction (``u = 0``) has a finite (zero) gradient for
 every ``γ ≥ 0``, where autograd through ``u ** γ`` would give ``0 · inf``.
 """
@@ -85,12 +86,14 @@ def modulated_log_with_grad(log_pt: Tensor,
                             scale: Number,
                             gamma: Number,
                             need_value: bool = True,
-                            need_grad: bool = True
+                            need_grad: bool = True,
+                            one_minus_pt: Optional[Tensor] = None
                             ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     """Value and derivative of ``(1 − p_t^s)^γ · (−s log p_t)``.
 
-    Pure tensor code without autograd, shared by :class:`ModulatedLog` and
-    the fused kernels of :mod:`.fused`.
+    Pure tensor code without autograd, reached through
+    :func:`pixel_term_with_grad` by the plain path and the fused kernels of
+    :mod:`.fused`.
 
     Args:
         log_pt (Tensor): ``log p_t ≤ 0``.
@@ -98,6 +101,9 @@ def modulated_log_with_grad(log_pt: Tensor,
         gamma (float | Tensor): Focusing exponent ``γ ≥ 0``.
         need_value (bool): Compute the term (else ``None``).
         need_grad (bool): Compute the derivative (else ``None``).
+        one_minus_pt (Tensor, optional): ``1 − p_t`` when the caller has it
+            exactly (the fused kernels: ``σ(−z)``) and ``s = 1``: saves the
+            ``expm1``.
 
     Returns:
         tuple[Tensor, Tensor]: The term and its derivative with respect to
@@ -109,7 +115,8 @@ def modulated_log_with_grad(log_pt: Tensor,
         value = big_l if need_value else None
         return value, ((-scale * torch.ones_like(log_pt)) if need_grad
                        else None)
-    u = -torch.expm1(-big_l)  # 1 − p_t^s, accurate when p_t^s → 1
+    # 1 − p_t^s, accurate when p_t^s → 1
+    u = -torch.expm1(-big_l) if one_minus_pt is None else one_minus_pt
     u_pow = focal_power(u, gamma)
     value = u_pow * big_l if need_value else None
     if not need_grad:
@@ -136,22 +143,6 @@ def focal_power(u: Tensor, gamma: Number) -> Tensor:
         if gamma == 2:
             return u * u
     return u.pow(gamma)
-
-
-class ModulatedLog(torch.autograd.Function):
-    """``(1 − p_t^s)^γ · (−s log p_t)`` with the closed-form backward."""
-
-    @staticmethod
-    def forward(ctx, log_pt: Tensor, scale: Tensor, gamma: float) -> Tensor:
-        value, grad = modulated_log_with_grad(log_pt, scale, gamma)
-        ctx.save_for_backward(grad)
-        return value
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out: Tensor):
-        grad, = ctx.saved_tensors
-        return grad_out * grad, None, None
 
 
 def _true_class(log_p: Tensor, log_q: Tensor, target: Tensor):
@@ -240,7 +231,8 @@ def pixel_term_with_grad(kind: str, gamma: float, log_pt: Tensor,
                          target: Tensor, pred: Optional[Tensor],
                          lam: Number, alpha: Number = 0.0,
                          beta: Number = 0.0, need_value: bool = True,
-                         need_grad: bool = True
+                         need_grad: bool = True,
+                         one_minus_pt: Optional[Tensor] = None
                          ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     """Every per-pixel term of the paper and its derivative in ``log p_t``:
     the one place their formulas are written (the plain losses and the
@@ -255,6 +247,8 @@ def pixel_term_with_grad(kind: str, gamma: float, log_pt: Tensor,
         lam (float | Tensor): λ.
         alpha, beta (float | Tensor): DIBE_Dis's α (FN) and β (FP).
         need_value, need_grad (bool): What to compute.
+        one_minus_pt (Tensor, optional): ``1 − p_t`` computed exactly by the
+            caller (used by ``'focal'``, where ``s = 1``).
 
     Returns:
         tuple[Tensor, Tensor]: ``w · term`` and ``w · d term / d log p_t``.
@@ -272,7 +266,7 @@ def pixel_term_with_grad(kind: str, gamma: float, log_pt: Tensor,
             scale = log_pt.new_ones(())
         value, grad = modulated_log_with_grad(
             log_pt, scale, 0.0 if kind == 'wbce' else gamma, need_value,
-            need_grad)
+            need_grad, one_minus_pt if kind == 'focal' else None)
     return (None if value is None else weight * value,
             None if grad is None else weight * grad)
 
