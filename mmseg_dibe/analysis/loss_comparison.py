@@ -659,7 +659,7 @@ def run_benchmark(args):
           f'iterations, {args.jobs} at a time -> {args.out}')
     if args.dry_run:
         for job in jobs:
-            print(f'  {job["setting"]:24s} {job["loss"]:9s} seed '
+            print(f'  {job["setting"]:24s} {job["loss"]:11s} seed '
                   f'{job["seed"]}  {job["config"]}')
         return
     guidance = OrderedDict()
