@@ -8,9 +8,10 @@ import torch
 
 from mmseg_dibe.functional import fused
 from mmseg_dibe.functional.counts import soft_counts
-from mmseg_dibe.functional.pixel import (ModulatedLog, binary_log_probs,
-                                         dibe_dis_terms, explog_ce_terms,
-                                         focal_terms, softmax_log_probs,
+from mmseg_dibe.functional.pixel import (PIXEL_TERMS, PixelTerm,
+                                         binary_log_probs, dibe_dis_terms,
+                                         explog_ce_terms, focal_terms,
+                                         pixel_terms, softmax_log_probs,
                                          wbce_terms)
 from mmseg_dibe.functional.region import (dice_coefficient, region_form,
                                           region_loss, safe_pow,
@@ -95,14 +96,20 @@ def test_eq17_fn_derivative():
         torch.testing.assert_close(grad, eq17, rtol=1e-10, atol=1e-12)
 
 
-def test_modulated_log_gradcheck():
+@pytest.mark.parametrize('kind', PIXEL_TERMS)
+def test_pixel_terms_closed_form_backward_gradcheck(kind):
+    """The closed-form derivative every per-pixel term uses (plain path and
+    fused kernels alike) is the derivative of its value."""
     gen = torch.Generator().manual_seed(2)
-    log_pt = (-torch.rand(20, generator=gen, dtype=D) * 3 - 1e-3)
-    scale = 1 + torch.rand(20, generator=gen, dtype=D)
+    log_p = -torch.rand(40, generator=gen, dtype=D) * 3 - 1e-3
+    log_q = -torch.rand(40, generator=gen, dtype=D) * 3 - 1e-3
+    target = torch.rand(40, generator=gen) < 0.5
+    pred = torch.rand(40, generator=gen) < 0.5
     for g in (0.0, 0.5, 1.0, 2.0, 3.5):
+        term = PixelTerm(kind, 0.7, g, 0.4, 0.2)
         assert torch.autograd.gradcheck(
-            lambda t, g=g: ModulatedLog.apply(t, scale, g),
-            (log_pt.clone().requires_grad_(),))
+            lambda a, b, term=term: pixel_terms(term, a, b, target, pred),
+            (log_p.clone().requires_grad_(), log_q.clone().requires_grad_()))
 
 
 def test_softmax_log_probs_one_vs_rest():
