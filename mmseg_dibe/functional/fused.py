@@ -185,15 +185,18 @@ def _run(name: str, kernel: Callable, x: Tensor, *args):
         # Each kind of loss (and γ) is one specialisation of the same two
         # kernels: allow more than dynamo's default of 8 before it gives up
         # compiling (a process training one loss uses one or two).
-        with torch._dynamo.config.patch(
-                recompile_limit=max(_RECOMPILE_LIMIT,
-                                    torch._dynamo.config.recompile_limit)):
+        config = torch._dynamo.config
+        # 'recompile_limit' since torch 2.7, 'cache_size_limit' before.
+        key = ('recompile_limit' if hasattr(config, 'recompile_limit') else
+               'cache_size_limit')
+        with config.patch(
+                **{key: max(_RECOMPILE_LIMIT, getattr(config, key))}):
             return fn(x, *args)
     except Exception as exc:  # noqa: BLE001  (any backend failure)
         # Compilation errors surface on the first call; fall back for good
         # rather than failing a training run over a missing compiler.
         _state['failed'] = True
-        warnings.warn(f'mmseg_dibe: compiling the fused DIBE kernels failed '
+        warnings.warn(f'mmseg_dibe: compiling the fused loss kernels failed '
                       f'({type(exc).__name__}: {str(exc)[:200]}); using the '
                       f'eager kernels (same numbers, slower).')
         return kernel(x, *args)
