@@ -93,6 +93,11 @@ def test_errors_name_the_problem(work_dirs, tmp_path):
     assert proc.returncode != 0
     assert "'mIoU_missing'" in proc.stderr
     assert not (tmp_path / 'x.png').exists()
+    # Logged, but undefined at every point (nothing predicted yet): an
+    # empty panel that says so, not an error.
+    nan = SimpleNamespace(train=[], val=[dict(iter=1, PA=float('nan'))])
+    drawn = curves.plot([nan], ['a'], ['PA'], str(tmp_path / 'y.png'))
+    assert drawn == {'PA': {'a': 0}} and (tmp_path / 'y.png').is_file()
     proc = run_tool('tools/analysis/plot_curves.py', work_dirs[0],
                     work_dirs[1], '--labels', 'only-one', '--out',
                     tmp_path / 'y.png', check=False)
@@ -153,3 +158,8 @@ def test_missing_key_raises_and_writes_nothing(tmp_path):
     with pytest.raises(KeyError, match="'mIoU'.*IoU"):
         curves.plot([run], ['a'], ['mIoU'], str(tmp_path / 'x.png'))
     assert not (tmp_path / 'x.png').exists()
+    # Logged, but undefined at every point (nothing predicted yet): an
+    # empty panel that says so, not an error.
+    nan = SimpleNamespace(train=[], val=[dict(iter=1, PA=float('nan'))])
+    drawn = curves.plot([nan], ['a'], ['PA'], str(tmp_path / 'y.png'))
+    assert drawn == {'PA': {'a': 0}} and (tmp_path / 'y.png').is_file()

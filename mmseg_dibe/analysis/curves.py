@@ -75,7 +75,8 @@ def plot(runs, labels, keys, out, target=None, fpfn_max=None, title=None,
         dict: ``{key: {label: number of points drawn}}``.
 
     Raises:
-        KeyError: If no run logged one of the keys (nothing is written).
+        KeyError: If no run logged one of the keys (nothing is written). A
+            key logged only with undefined values gets an empty panel.
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -99,7 +100,9 @@ def plot(runs, labels, keys, out, target=None, fpfn_max=None, title=None,
             is_val = any(key in r for r in run.val)
             ax.plot(xs, ys, marker='o' if is_val else None, markersize=3,
                     linewidth=1.4, label=label, color=color)
-        if not any(drawn[key].values()):
+        # A key logged only as undefined values (PA before anything is
+        # predicted) is an empty panel; a key never logged is a mistake.
+        if not any(drawn[key].values()) and not missing:
             plt.close(fig)
             raise KeyError(f'no run logged the key {key!r}; validation '
                            f'keys of the first run: '
