@@ -101,6 +101,14 @@ def fake_runner(tmp_path, model=None, it=0):
         message_hub=MessageHub.get_instance(f'oii_hook_{tmp_path.name}'))
 
 
+def validate(hook, runner, rounds):
+    """Start training, then one validation round per ``(iter, OII)``."""
+    hook.before_train(runner)
+    for it, oii in rounds:
+        runner.iter = it
+        hook.after_val_epoch(runner, {'OII': oii})
+
+
 # ------------------------------------------------------------ unit tests
 def test_find_and_set_alpha_through_wrapper():
     model = FakeWrapper(Segmentor())
@@ -144,12 +152,8 @@ def test_log_prints_the_bisections_decision(tmp_path, monkeypatch):
     messages = []
     monkeypatch.setattr(oii_bisection_hook, 'print_log',
                         lambda msg, **kwargs: messages.append(msg))
-    hook = OIIBisectionHook()
-    runner = fake_runner(tmp_path)
-    hook.before_train(runner)
-    for it, oii in ((2, 0.475), (4, 0.322)):
-        runner.iter = it
-        hook.after_val_epoch(runner, {'OII': oii})
+    validate(OIIBisectionHook(), fake_runner(tmp_path),
+             ((2, 0.475), (4, 0.322)))
     assert 'OII=0.4750 at alpha=0.5: above target: α → 0.7' in messages[1]
     assert 'interval [0.5, 0.9], step 1/5' in messages[1]
     assert 'OII=0.3220 at alpha=0.7: OII in target: α fixed' in messages[2]
@@ -233,12 +237,8 @@ def test_checkpoint_roundtrip_and_side_file(tmp_path):
 
 
 def test_resume_ignores_rounds_after_the_checkpoint(tmp_path):
-    hook = OIIBisectionHook()
-    runner = fake_runner(tmp_path)
-    hook.before_train(runner)
-    for it, oii in ((2, 0.071), (4, 0.118)):
-        runner.iter = it
-        hook.after_val_epoch(runner, {'OII': oii})
+    hook, runner = OIIBisectionHook(), fake_runner(tmp_path)
+    validate(hook, runner, ((2, 0.071), (4, 0.118)))
     # Resume from the checkpoint of iter 2 (e.g. a chosen older one).
     resumed = OIIBisectionHook()
     runner2 = fake_runner(tmp_path, it=2)
