@@ -1,4 +1,4 @@
-"""Tests of ``mmseg_dibe.functional.oii`` (Eq. 13-15, DIBE-SPEC edge cases)."""
+"""Tests of ``mmseg_dibe.functional.oii`` (Eq. 13-15, docs/spec.md edge cases)."""
 import math
 
 import numpy as np
@@ -18,7 +18,7 @@ def reference_oii(tp, fp, fn):
 
 
 # Table 1 of the paper: TP:FP:FN, FP/FN, IoU, PA, OII. Row 3 prints 0.334;
-# the formula gives 0.344 (a typo in the paper, see DIBE-SPEC.md).
+# the formula gives 0.344 (a typo in the paper, see docs/spec.md).
 TABLE1 = [
     ((2, 0.5, 0.5), 0.667, 0.800, 0.064),
     ((2, 1, 1), 0.500, 0.667, 0.126),

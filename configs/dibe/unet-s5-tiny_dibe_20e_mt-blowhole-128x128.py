@@ -5,7 +5,7 @@
 # random 128x128 crops, batch 8, 20 epochs, validation (IoU, PA, OII) every
 # 10 epochs on the whole scaled val images, scored at the original size.
 # About a quarter of an hour on 2 busy CPU cores:
-#   python tools/dataset_converters/mtsdd.py ../shared/data/MTSDD \
+#   python tools/dataset_converters/mtsdd.py Magnetic-tile-defect-datasets. \
 #       data/mt_blowhole --subset Blowhole
 #   python tools/train.py \
 #       configs/dibe/unet-s5-tiny_dibe_20e_mt-blowhole-128x128.py

@@ -21,7 +21,7 @@ specify, so the pair counts here are those of the whole images (Blowhole
 
 Usage::
 
-    python tools/dataset_converters/mtsdd.py ../shared/data/MTSDD \\
+    python tools/dataset_converters/mtsdd.py Magnetic-tile-defect-datasets. \\
         data/mt_blowhole --subset Blowhole
 """
 import argparse
