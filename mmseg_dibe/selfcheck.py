@@ -74,6 +74,9 @@ class CheckContext:
             subprocesses.
         compile_losses (list[str], optional): Registry types the
             ``compile`` check compares (default: every loss of ours).
+        data_root (str, optional): An existing synthetic dataset (mmseg
+            layout) for the training checks; default: one generated with
+            ``tools/data/make_synthetic.py``.
 
     Raises:
         RuntimeError: ``device='cuda'`` without a usable CUDA device.
@@ -88,7 +91,8 @@ class CheckContext:
                  dist_iters: int = 4,
                  timeout: float = 600,
                  env: Optional[Dict[str, str]] = None,
-                 compile_losses: Optional[List[str]] = None):
+                 compile_losses: Optional[List[str]] = None,
+                 data_root: Optional[str] = None):
         if device not in ('cuda', 'cpu'):
             raise ValueError(f'device must be cuda or cpu, got {device!r}')
         if device == 'cuda' and not torch.cuda.is_available():
@@ -105,7 +109,8 @@ class CheckContext:
         self.timeout = timeout
         self.env = dict(env or {})
         self.compile_losses = list(compile_losses) if compile_losses else None
-        self._data_root: Optional[str] = None
+        self._data_root: Optional[str] = data_root
+        self._own_data = data_root is None
         self._tmp: Optional[str] = None
 
     def __enter__(self):
@@ -120,7 +125,8 @@ class CheckContext:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-            self._data_root = None
+            if self._own_data:
+                self._data_root = None
 
     def scratch(self, name: str) -> str:
         """A fresh directory ``name`` under ``work_dir`` or under a temporary

@@ -94,19 +94,20 @@ def test_amp_row_fails_a_loss_with_non_finite_results():
 
 
 @pytest.mark.slow
-def test_gpu_check_on_cpu_all_pass():
+def test_gpu_check_on_cpu_all_pass(tiny_data_root):
     """The self-check on the CPU: every row PASS, exit code 0.
 
     Shortened to stay near a minute on a small machine: the compile check
     on DIBELoss only (each loss compiles its own kernels, ~20 s apiece on 2
     cores with a cold cache), 4 and 2 training iterations, and the training
-    subprocesses on the eager kernels (run_tool's MMSEG_DIBE_COMPILE=0). The
-    autocast rows cover every loss.
+    subprocesses on the eager kernels (run_tool's MMSEG_DIBE_COMPILE=0), the
+    session's tiny dataset. The autocast rows cover every loss.
     """
     start = time.perf_counter()
     proc = run_tool('tools/gpu_check.py', '--device', 'cpu',
                     '--compile-losses', 'DIBELoss', '--train-iters', 4,
-                    '--dist-iters', 2, check=False, timeout=600)
+                    '--dist-iters', 2, '--data-root', tiny_data_root,
+                    check=False, timeout=600)
     elapsed = time.perf_counter() - start
     table = proc.stdout
     assert proc.returncode == 0, table + proc.stderr[-3000:]

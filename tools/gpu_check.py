@@ -34,6 +34,9 @@ def parse_args(argv=None):
                         help='losses the compile check compares (default: '
                         'every loss of ours; each needs its own compilation, '
                         'minutes on a small CPU)')
+    parser.add_argument('--data-root',
+                        help='an existing synthetic dataset for the training '
+                        'checks (default: generate a small one)')
     parser.add_argument('--train-iters', type=int, default=20)
     parser.add_argument('--dist-iters', type=int, default=4)
     parser.add_argument('--timeout', type=float, default=600,
@@ -47,7 +50,8 @@ def main(argv=None):
         ctx = selfcheck.CheckContext(
             device=args.device, repo_root=REPO, work_dir=args.work_dir,
             train_iters=args.train_iters, dist_iters=args.dist_iters,
-            timeout=args.timeout, compile_losses=args.compile_losses)
+            timeout=args.timeout, compile_losses=args.compile_losses,
+            data_root=args.data_root)
     except RuntimeError as exc:
         print(f'gpu_check: {exc}', file=sys.stderr)
         sys.exit(2)
