@@ -1,5 +1,5 @@
 """Pure functions of the losses (mmseg_dibe.functional.{region,pixel,fused})
-against float64 references of the printed equations (DIBE-SPEC conventions:
+against float64 references of the printed equations (docs/spec.md conventions:
 α on FN, β on FP)."""
 import math
 

@@ -24,6 +24,37 @@ def test_benchmark_prints_table():
                     check=False)
     assert '| DIBELoss |' in proc.stdout, proc.stderr[-3000:]
     assert '| BCE (F.binary_cross_entropy_with_logits) | ' in proc.stdout
+    assert '| DIBERegLoss | DIBE_Reg |' in proc.stdout
+
+
+def test_benchmark_goals_cover_every_loss_and_name_the_missed_ones():
+    import torch
+
+    from mmseg_dibe.benchmarking import loss_speed
+    from mmseg_dibe.losses import LOSSES
+
+    assert set(loss_speed.GOALS) == {t for t, i in LOSSES.items() if i.ours}
+    assert [r.name for r in loss_speed.candidates()[1:]] == [
+        t for t, i in LOSSES.items() if i.ours]
+
+    def row(name, ratio, same_as=None):
+        return dict(name=name, ms=1.0, ratio=ratio, mem=0.0, first_s=0.0,
+                    same_as=same_as)
+
+    results = [row(loss_speed.BCE_NAME, 1.0), row('BinaryDiceLoss', 0.5),
+               row('BinaryFocalLoss', 0.95), row('BinaryTverskyLoss', 0.55),
+               row('MONAI TverskyLoss', 0.5, 'BinaryTverskyLoss')]
+    cpu = torch.device('cpu')
+    # Focal above 0.9; Tversky under its goal but slower than a reference.
+    assert loss_speed.missed_goals(cpu, results) == [
+        'BinaryFocalLoss', 'BinaryTverskyLoss']
+    assert loss_speed.missed_goals(torch.device('cuda'), results) == []
+    table = loss_speed.format_table(cpu, (8, 1, 448, 448), results)
+    assert '| BinaryDiceLoss | Dice | 1.0 | 0.50 | <= 0.6 ✓ |' in table
+    assert '| BinaryTverskyLoss | Tversky | 1.0 | 0.55 | <= 0.6 ✗ | ' \
+        'MONAI TverskyLoss 0.50 |' in table
+    with pytest.raises(ValueError, match='binary'):
+        loss_speed.bench(cpu, (2, 3, 8, 8), 1)
 
 
 @pytest.mark.slow
