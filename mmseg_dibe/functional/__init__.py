@@ -9,6 +9,9 @@ function (the table is in ``docs/spec.md``): per-pixel terms in
 """
 from .counts import hard_counts, soft_counts, valid_mask
 from .oii import oii
+# Threshold sweep: counts at every threshold from per-bin histograms.
+from .thresholds import (check_thresholds, sweep_counts, threshold_grid,
+                         threshold_histograms, threshold_slots)
 # Losses: per-pixel terms, region terms, compound losses, fused fast path.
 from .compound import combo_loss, dibe_loss, exp_log_loss, hybrid_focal_loss
 from .fused import binary_dibe_stats, binary_stats
@@ -19,6 +22,10 @@ from .region import (aggregate_counts, dibe_reg_loss, dice_coefficient,
                      region_loss, region_mean, tversky_index, tversky_loss)
 
 __all__ = ['hard_counts', 'soft_counts', 'valid_mask', 'oii']
+__all__ += [
+    'check_thresholds', 'sweep_counts', 'threshold_grid',
+    'threshold_histograms', 'threshold_slots'
+]
 __all__ += [
     'combo_loss', 'dibe_loss', 'exp_log_loss', 'hybrid_focal_loss',
     'binary_dibe_stats', 'binary_stats', 'PixelTerm', 'dibe_dis_terms',
