@@ -6,9 +6,9 @@
 What it does, with the project's real configs and tools only:
 
 1. data: ``tools/data/make_synthetic.py`` (synthetic hidden cracks, 64x64)
-   and, when the MTSDD release is found (``--mtsdd``, default
-   ``../shared/data/MTSDD``), ``tools/dataset_converters/mtsdd.py --subset
-   Blowhole``;
+   and, when a clone of the public MTSDD release
+   (github.com/abin24/Magnetic-tile-defect-datasets.) is found (``--mtsdd``),
+   ``tools/dataset_converters/mtsdd.py --subset Blowhole``;
 2. trainings: ``tools/train.py`` on a config derived from one of
    ``configs/benchmarks/*.py`` (reduced U-Net, reduced SegNet) per
    (setting, loss, seed): mmseg's stock ``CrossEntropyLoss(use_sigmoid=True)``

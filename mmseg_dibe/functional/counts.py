@@ -1,6 +1,6 @@
 """True-positive, false-positive and false-negative counts over valid pixels.
 
-The standard definitions of the spec (``DIBE-SPEC.md``, "Notation"):
+The standard definitions of the spec (``docs/spec.md``, "Notation"):
 
 * TP: ``y = 1`` and ``ŷ = 1``;
 * FN: ``y = 1`` and ``ŷ = 0`` (a missed target pixel);

@@ -10,7 +10,7 @@ OII > 0 means FN > FP (missed targets dominate, under-segmentation);
 OII < 0 means FP > FN (false alarms dominate). Its magnitude also grows with
 ``(FP + FN) / TP``, so it is not zero at ``FP = FN``.
 
-The paper leaves the boundary cases open; ``DIBE-SPEC.md`` fixes them and this
+The paper leaves the boundary cases open; ``docs/spec.md`` fixes them and this
 module follows it:
 
 =========================  =======  =========================================
