@@ -150,3 +150,41 @@ def test_trace_replays_a_restored_state():
     restored.load_state_dict(old_state)
     assert restored.trace() == steps
     assert OIIBisection.from_state_dict(old_state).trace() == steps
+
+
+def test_reopen_starts_a_new_search_around_alpha():
+    search = OIIBisection(max_steps=2)
+    search.update(0.35)  # in target at 0.5
+    with pytest.raises(ValueError, match='must lie'):
+        search.reopen(0.6, 0.8)
+    search.reopen(0.3, 0.7)
+    assert not search.done and search.alpha == 0.5
+    assert search.search_steps == 0 and search.steps == 1
+    step = search.update(0.6)  # above: [0.5, 0.7] -> 0.6
+    assert (step.low, step.high, step.next_alpha) == pytest.approx(
+        (0.5, 0.7, 0.6))
+    last = search.update(0.45)  # budget of the new search used up
+    # Closest of the new search only (0.35 at 0.5 was the old model).
+    assert last.done and last.selected == pytest.approx(0.6)
+    with pytest.raises(RuntimeError, match='not over'):
+        OIIBisection().reopen(0.1, 0.9)
+    # Clipped to the configured interval; the trace replays the reopen.
+    search.reopen(0.5, 1.0)
+    assert search.reopens[-1] == dict(step=3, low=0.5, high=0.9)
+    search.update(0.1)
+    state = json.loads(json.dumps(search.state_dict()))
+    assert OIIBisection.from_state_dict(state).trace() == search.trace()
+    assert [s.describe() for s in search.trace()] == [
+        'OII in target: α fixed', 'above target: α → 0.6',
+        'steps used up: α fixed at 0.6 (closest)',
+        'below target: α → 0.55']
+
+
+def test_state_without_reopens_loads():
+    search = OIIBisection()
+    search.update(0.071)
+    state = search.state_dict()
+    del state['reopens']  # saved before reopen() existed
+    other = OIIBisection.from_state_dict(state)
+    assert other.reopens == [] and other.search_steps == 1
+    assert other.update(0.118).next_alpha == pytest.approx(0.2)

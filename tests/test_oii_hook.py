@@ -101,6 +101,13 @@ def fake_runner(tmp_path, model=None, it=0):
         message_hub=MessageHub.get_instance(f'oii_hook_{tmp_path.name}'))
 
 
+#: The behaviour before warm-up/settle/hold existed: every round after
+#: start_round/start_iter decides, α fixed for good once the search is over.
+#: The tests of the bisection trace, resume and real trainings use it; the
+#: new defaults are tested in test_oii_hook_schedule.py.
+LEGACY = dict(warmup=None, settle_rounds=0, reopen_after=0)
+
+
 def validate(hook, runner, rounds):
     """Start training, then one validation round per ``(iter, OII)``."""
     hook.before_train(runner)
@@ -126,7 +133,7 @@ def test_find_and_set_alpha_through_wrapper():
 
 
 def test_appendix_b_trace_on_the_losses(tmp_path):
-    hook = HOOKS.build(dict(type='OIIBisectionHook'))
+    hook = HOOKS.build(dict(type='OIIBisectionHook', **LEGACY))
     runner = fake_runner(tmp_path)
     hook.before_train(runner)
     assert all_alpha(runner.model, 0.5)
@@ -152,7 +159,7 @@ def test_log_prints_the_bisections_decision(tmp_path, monkeypatch):
     messages = []
     monkeypatch.setattr(oii_bisection_hook, 'print_log',
                         lambda msg, **kwargs: messages.append(msg))
-    validate(OIIBisectionHook(), fake_runner(tmp_path),
+    validate(OIIBisectionHook(**LEGACY), fake_runner(tmp_path),
              ((2, 0.475), (4, 0.322)))
     assert 'OII=0.4750 at alpha=0.5: above target: α → 0.7' in messages[1]
     assert 'interval [0.5, 0.9], step 1/5' in messages[1]
@@ -160,7 +167,8 @@ def test_log_prints_the_bisections_decision(tmp_path, monkeypatch):
 
 
 def test_warm_up_and_prefixed_metric(tmp_path):
-    hook = OIIBisectionHook(start_round=1, start_iter=3, metric='OII')
+    hook = OIIBisectionHook(start_round=1, start_iter=3, metric='OII',
+                            **LEGACY)
     runner = fake_runner(tmp_path)
     hook.before_train(runner)
     runner.iter = 2
@@ -196,7 +204,7 @@ def test_validation_outside_training_is_ignored(tmp_path):
 
 
 def test_checkpoint_roundtrip_and_side_file(tmp_path):
-    hook = OIIBisectionHook()
+    hook = OIIBisectionHook(**LEGACY)
     runner = fake_runner(tmp_path)
     hook.before_train(runner)
     # mmengine saves the iteration checkpoint BEFORE that iteration's
@@ -212,7 +220,7 @@ def test_checkpoint_roundtrip_and_side_file(tmp_path):
         pytest.approx(0.3)
 
     # Resume at iter 4: the side file supplies round 2 -> alpha 0.2.
-    resumed = OIIBisectionHook()
+    resumed = OIIBisectionHook(**LEGACY)
     runner2 = fake_runner(tmp_path, it=4)
     resumed.after_load_checkpoint(runner2, ckpt)
     resumed.before_train(runner2)
@@ -222,14 +230,14 @@ def test_checkpoint_roundtrip_and_side_file(tmp_path):
 
     # Without the side file (work dir moved): the checkpoint's state.
     os.remove(tmp_path / STATE_FILE)
-    resumed = OIIBisectionHook()
+    resumed = OIIBisectionHook(**LEGACY)
     runner3 = fake_runner(tmp_path, it=4)
     resumed.after_load_checkpoint(runner3, ckpt)
     resumed.before_train(runner3)
     assert resumed.bisection.alpha == pytest.approx(0.3)
 
     # load_from (iteration 0) starts a fresh search.
-    fresh = OIIBisectionHook()
+    fresh = OIIBisectionHook(**LEGACY)
     runner4 = fake_runner(tmp_path, it=0)
     fresh.after_load_checkpoint(runner4, ckpt)
     fresh.before_train(runner4)
@@ -237,10 +245,10 @@ def test_checkpoint_roundtrip_and_side_file(tmp_path):
 
 
 def test_resume_ignores_rounds_after_the_checkpoint(tmp_path):
-    hook, runner = OIIBisectionHook(), fake_runner(tmp_path)
+    hook, runner = OIIBisectionHook(**LEGACY), fake_runner(tmp_path)
     validate(hook, runner, ((2, 0.071), (4, 0.118)))
     # Resume from the checkpoint of iter 2 (e.g. a chosen older one).
-    resumed = OIIBisectionHook()
+    resumed = OIIBisectionHook(**LEGACY)
     runner2 = fake_runner(tmp_path, it=2)
     resumed.before_train(runner2)
     assert resumed.bisection.alpha == pytest.approx(0.3)
@@ -249,7 +257,9 @@ def test_resume_ignores_rounds_after_the_checkpoint(tmp_path):
 
 @pytest.mark.parametrize('kwargs', [
     dict(start_round=-1), dict(start_iter=1.5), dict(metric=''),
-    dict(target=(0.4, 0.3))
+    dict(target=(0.4, 0.3)), dict(warmup='fixed'), dict(warmup_rounds=0),
+    dict(warmup_oii=0), dict(settle_rounds=-1), dict(smooth=0),
+    dict(reopen_after=1.0), dict(reopen_width=0), dict(max_reopen=-1)
 ])
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
@@ -297,8 +307,8 @@ TARGET = (0.999999, 1.0)
 
 
 def hook_config(tmp_path, data_root, probe_dir, iters, **hook):
-    hook = dict(dict(type='OIIBisectionHook', target=TARGET, max_steps=5),
-                **hook)
+    hook = dict(dict(type='OIIBisectionHook', target=TARGET, max_steps=5,
+                     **LEGACY), **hook)
     extra = (
         "custom_imports = dict(imports=['mmseg_dibe', 'test_oii_hook'], "
         "allow_failed_imports=False)\n"

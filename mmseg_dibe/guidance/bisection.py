@@ -74,7 +74,10 @@ class OIIBisection:
     * OII ≤ m0: the interval becomes ``[low, α]``;
 
     and the next proposal is the new midpoint. At most ``max_steps``
-    evaluations are made; the interval halves at each one.
+    evaluations are made; the interval halves at each one. Once the search is
+    over, :meth:`reopen` starts a new one on a given interval around the
+    current α (used by the online hook when the model drifts out of the
+    target); the history and :meth:`trace` cover all searches.
 
     Args:
         low (float): Lower end ``a`` of the search interval. Defaults to 0.1.
@@ -133,11 +136,46 @@ class OIIBisection:
         self.history: List[Dict[str, float]] = []
         self.done = False
         self.converged = False
+        #: One ``dict(step, low, high)`` per :meth:`reopen`: the number of
+        #: evaluations made before it and the interval it re-opened.
+        self.reopens: List[Dict[str, float]] = []
 
     @property
     def steps(self) -> int:
         """int: Number of evaluations made so far."""
         return len(self.history)
+
+    @property
+    def search_steps(self) -> int:
+        """int: Evaluations of the current search (since the last
+        :meth:`reopen`; all of them if there was none)."""
+        return self.steps - (self.reopens[-1]['step'] if self.reopens else 0)
+
+    def reopen(self, low: float, high: float) -> None:
+        """Start a new search on ``[low, high]`` from the current α.
+
+        Used after the search is over when OII has left the target (the
+        model drifted): the history is kept, the interval becomes ``[low,
+        high]`` (clipped to the configured one), :attr:`alpha` stays the
+        current α (which must lie in it) and the next :meth:`update`
+        evaluates it as the first step of the new search, with a fresh
+        budget of ``max_steps`` evaluations.
+
+        Raises:
+            RuntimeError: If the search is not over.
+            ValueError: If the current α is not inside ``[low, high]``.
+        """
+        if not self.done:
+            raise RuntimeError('OIIBisection.reopen: the search is not over')
+        low = max(float(low), self.low0)
+        high = min(float(high), self.high0)
+        if not low <= self.alpha <= high or not low < high:
+            raise ValueError(f'OIIBisection.reopen: alpha={self.alpha} must '
+                             f'lie in a non-empty [low, high], got [{low}, '
+                             f'{high}]')
+        self.reopens.append(dict(step=self.steps, low=low, high=high))
+        self.low, self.high = low, high
+        self.done = self.converged = False
 
     def in_target(self, value: float) -> bool:
         """Whether an OII value lies strictly inside the target interval."""
@@ -190,9 +228,11 @@ class OIIBisection:
             else:
                 direction = LOWER_ALPHA
                 self.high = evaluated
-            if self.steps >= self.max_steps:
+            if self.search_steps >= self.max_steps:
                 self.done = True
-                best = min(self.history,
+                # Closest of the current search (after a reopen, older
+                # evaluations were made on an earlier model).
+                best = min(self.history[self.steps - self.search_steps:],
                            key=lambda h: self.distance(h['oii']))
                 self.alpha = best['alpha']
             else:
@@ -215,7 +255,13 @@ class OIIBisection:
         :meth:`load_state_dict`, old states included, reports its steps)."""
         replay = OIIBisection(self.low0, self.high0, self.target,
                               self.max_steps)
-        return [replay.update(h['oii']) for h in self.history]
+        reopens = {int(r['step']): r for r in self.reopens}
+        steps = []
+        for number, h in enumerate(self.history):
+            if number in reopens:
+                replay.reopen(reopens[number]['low'], reopens[number]['high'])
+            steps.append(replay.update(h['oii']))
+        return steps
 
     def state_dict(self) -> Dict[str, Any]:
         """The whole state as plain Python values (JSON serialisable)."""
@@ -229,7 +275,8 @@ class OIIBisection:
             alpha=self.alpha,
             history=[dict(h) for h in self.history],
             done=self.done,
-            converged=self.converged)
+            converged=self.converged,
+            reopens=[dict(r) for r in self.reopens])
 
     @classmethod
     def from_state_dict(cls, state: Dict[str, Any]) -> 'OIIBisection':
@@ -266,6 +313,11 @@ class OIIBisection:
         ]
         self.done = bool(state['done'])
         self.converged = bool(state['converged'])
+        # States saved before reopen() existed have no 'reopens'.
+        self.reopens = [
+            dict(step=int(r['step']), low=float(r['low']),
+                 high=float(r['high'])) for r in state.get('reopens', [])
+        ]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(low={self.low0}, '
