@@ -87,6 +87,30 @@ def init_cpu_process_group(timeout_s: int = 1800) -> None:
         timeout=timedelta(seconds=timeout_s))
 
 
+def slurm_env_to_torch_env() -> None:
+    """Set ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_*`` from slurm's.
+
+    For ``--launcher slurm`` on CPU nodes (mmengine's slurm path needs CUDA).
+    ``MASTER_ADDR`` defaults to the first host of ``SLURM_NODELIST`` (via
+    ``scontrol show hostnames``), ``MASTER_PORT`` to ``PORT`` or 29500.
+    """
+    import subprocess
+    needed = ('SLURM_PROCID', 'SLURM_NTASKS')
+    missing = [k for k in needed if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher slurm needs {missing}: start the job '
+                           f'with srun (tools/slurm_train.sh)')
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ.setdefault('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0'))
+    if 'MASTER_ADDR' not in os.environ:
+        nodes = os.environ.get('SLURM_NODELIST', '127.0.0.1')
+        out = subprocess.run(['scontrol', 'show', 'hostnames', nodes],
+                             capture_output=True, text=True, check=True)
+        os.environ['MASTER_ADDR'] = out.stdout.split()[0]
+    os.environ.setdefault('MASTER_PORT', os.environ.get('PORT', '29500'))
+
+
 def prepare_distributed_cfg(cfg, launcher: str):
     """Adapt a config for distributed runs on machines without CUDA.
 
@@ -106,10 +130,13 @@ def prepare_distributed_cfg(cfg, launcher: str):
     """
     if launcher == 'none' or torch.cuda.is_available():
         return cfg
-    if launcher != 'pytorch':
+    if launcher == 'slurm':
+        slurm_env_to_torch_env()
+    elif launcher != 'pytorch':
         raise RuntimeError(
             f'CPU-only distributed runs support --launcher pytorch '
-            f'(tools/dist_train.sh); got --launcher {launcher}')
+            f'(tools/dist_train.sh) and slurm (tools/slurm_train.sh); got '
+            f'--launcher {launcher}')
     env_cfg = cfg.get('env_cfg', None) or {}
     dist_cfg = dict(env_cfg.get('dist_cfg', None) or {})
     dist_cfg['backend'] = 'gloo'
