@@ -384,7 +384,8 @@ class OIIBisectionHook(Hook):
         note = self._guide(runner, metrics or {})
         print_log(
             f'OIIBisectionHook: round {self.rounds} (iter {runner.iter}), '
-            f'alpha={alpha:.6g}: {note}', logger='current')
+            f'alpha={alpha:.6g}: {note}', logger='current',
+            level=30 if note.startswith('OII is NaN') else 20)
         # Every round is recorded (also warm-up ones: the round counter must
         # survive a resume).
         self.records.append(
