@@ -57,10 +57,13 @@ def test_quick_end_to_end_and_rerun(tmp_path):
     match = re.search(r'probe CFD: ([\d.]+) s/iter', text)
     assert match and float(match.group(1)) > 0, text
     assert 'schedule: 1 epochs, validation every 1 (--quick' in text
+    # A 2-iteration training is no longer than the probe: it is the probe.
+    assert 'is no longer than the probe: training it, timed' in text
     assert re.search(r'\| 1 \| unet-s5-d16_bce_50e_cfd-160x160 \| CFD \| 2 '
-                     r'\| 2 \| 2 \| \d+ \| new \|', text), text
+                     r'\| 2 \| 2 \| \d+ \| done \(the probe\) \|', text), text
     assert re.search(r'expected total: [\d.]+ min', text)
-    assert '[1/1] unet-s5-d16_bce_50e_cfd-160x160: ' in text
+    assert '[1/1] unet-s5-d16_bce_50e_cfd-160x160: trained as the probe' \
+        in text
     # The derived stock-BCE config and its work dir.
     cfg = Config.fromfile(str(out / 'configs' /
                               'unet-s5-d16_bce_50e_cfd-160x160.py'))

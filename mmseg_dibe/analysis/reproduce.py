@@ -231,11 +231,17 @@ def probe(args, job, iters):
     opts['log_processor.window_size'] = 1
     with tempfile.TemporaryDirectory(prefix='reproduce_probe_') as tmp:
         wall = train(args, job['config'], tmp, opts)
-        records = []
-        for ts in sorted(os.listdir(tmp)):
-            path = osp.join(tmp, ts, 'vis_data', 'scalars.json')
-            if osp.isfile(path):
-                records += read_json_lines(path)
+        return read_timing(tmp, job, wall, epochs * ipe)
+
+
+def read_timing(work_dir, job, wall, n_iters):
+    """Seconds per iteration / validation image and start-up from the
+    ``time`` entries a training logged in ``work_dir``."""
+    records = []
+    for ts in sorted(os.listdir(work_dir)):
+        path = osp.join(work_dir, ts, 'vis_data', 'scalars.json')
+        if osp.isfile(path):
+            records += read_json_lines(path)
     train_times = [r['time'] for r in records if 'loss' in r and 'time' in r]
     val_times = [r['time'] for r in records if 'loss' not in r and
                  'time' in r and any(k in r for k in ('IoU', 'OII'))]
@@ -246,8 +252,7 @@ def probe(args, job, iters):
     timed = train_times[skip:]
     s_it = sum(timed) / len(timed)
     s_val = val_times[-1] if val_times else 0.0
-    n_iters = epochs * ipe
-    overhead = max(0.0, wall - sum(train_times) - s_val * job['val_images'])
+    overhead = max(0.0, wall - n_iters * s_it - s_val * job['val_images'])
     return dict(config=job['name'], iters=n_iters, timed_iters=len(timed),
                 s_per_iter=s_it, s_per_val_image=s_val, overhead_s=overhead,
                 wall_s=wall)
@@ -344,9 +349,14 @@ def probe_key(args, job):
                       sort_keys=True)
 
 
-def measure(args, jobs, echo):
+def measure(args, jobs, echo, fixed=None):
     """Timings per dataset (probing its first training), cached in
-    ``OUT/probe.json`` so that a resumed run does not probe again."""
+    ``OUT/probe.json`` so that a resumed run does not probe again.
+
+    With a ``fixed`` (epochs, interval) schedule (no budget to fit) and a
+    first training no longer than the probe (``--quick``), the probe is
+    that training itself, timed from its log, rather than a second one.
+    """
     cache = load_probes(args)
     timings = {}
     iters = args.probe_iters or (QUICK['probe_iters'] if args.quick else 10)
@@ -355,9 +365,20 @@ def measure(args, jobs, echo):
             continue
         key = probe_key(args, job)
         if key not in cache:
-            echo(f'probe: {iters} timed iterations + 1 validation of '
-                 f'{job["name"]} ...')
-            cache[key] = probe(args, job, iters)
+            if (fixed and fixed[0] * job['iters_per_epoch'] <= iters and
+                    not finished(job, fixed[0])):
+                echo(f'probe: {job["name"]} ({fixed[0] * job["iters_per_epoch"]}'
+                     f' iterations) is no longer than the probe: training '
+                     'it, timed ...')
+                run_job(args, job, fixed[0], fixed[1], echo)
+                cache[key] = read_timing(job['work_dir'], job,
+                                         job['seconds'],
+                                         fixed[0] * job['iters_per_epoch'])
+                job['probe'] = True
+            else:
+                echo(f'probe: {iters} timed iterations + 1 validation of '
+                     f'{job["name"]} ...')
+                cache[key] = probe(args, job, iters)
             with open(osp.join(args.out, PROBE_FILE), 'w') as f:
                 json.dump(cache, f, indent=1)
         timings[job['dataset']] = cache[key]
@@ -402,7 +423,8 @@ def format_plan(args, jobs, skipped, timings, epochs, interval, note):
         done = finished(job, epochs)
         if not done:
             total += secs
-        status = ('done' if done else 'resume' if osp.isfile(osp.join(
+        status = ('done (the probe)' if job.get('probe') else 'done' if done
+                  else 'resume' if osp.isfile(osp.join(
             job['work_dir'], 'last_checkpoint')) else 'new')
         lines.append(f'| {i} | {job["name"]} | {DATASETS[job["dataset"]]["name"]}'
                      f' | {job["batch_size"]} | {job["iters_per_epoch"]} | '
@@ -574,7 +596,10 @@ def run(args, echo=None):
                  f'`{command}`')
         raise ValueError('no dataset to train: convert one first (see '
                          'above) or point --data-root at the converted data')
-    timings = measure(args, jobs, echo)
+    fixed = None
+    if not args.budget_minutes or args.quick:
+        fixed = choose_schedule(args, jobs, {})[:2]
+    timings = measure(args, jobs, echo, fixed)
     epochs, interval, note = choose_schedule(args, jobs, timings)
     plan, total = format_plan(args, jobs, skipped, timings, epochs, interval,
                               note)
@@ -587,8 +612,10 @@ def run(args, echo=None):
         return result
     start = time.time()
     for i, job in enumerate(jobs, 1):
-        run_job(args, job, epochs, interval, echo)
-        what = ('done before, skipped' if job.get('skipped') else
+        if not job.get('probe'):
+            run_job(args, job, epochs, interval, echo)
+        what = ('trained as the probe' if job.get('probe') else
+                'done before, skipped' if job.get('skipped') else
                 f'{job["seconds"]:.0f} s (expected {job["expected_s"]:.0f})'
                 + (', resumed' if job.get('resumed') else ''))
         echo(f'[{i}/{len(jobs)}] {job["name"]}: {what}')
