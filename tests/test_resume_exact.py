@@ -13,8 +13,8 @@ import torch
 
 from utils import REPO, run_tool, write_tiny_config
 
-ITERS = 16
-INTERVAL = 6
+ITERS = 12
+INTERVAL = 4
 ENV = {'OMP_NUM_THREADS': '1', 'MMSEG_DIBE_COMPILE': '0',
        'PYTHONPATH': str(REPO / 'tests' / 'support')}
 
@@ -76,8 +76,8 @@ def _weights(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('workers,oii_hook', [(0, False), (2, False),
-                                              (0, True), (2, True)])
+# Two runs cover both settings of each (each run trains three times).
+@pytest.mark.parametrize('workers,oii_hook', [(0, False), (2, True)])
 def test_killed_training_resumes_bit_identically(tmp_path, tiny_data_root,
                                                  workers, oii_hook):
     cfg = _config(tmp_path, tiny_data_root, workers, oii_hook)
