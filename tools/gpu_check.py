@@ -8,9 +8,11 @@ gradients of every loss of ours); every loss, and mmseg's sigmoid
 CrossEntropyLoss, is finite under fp16/bf16 autocast (bf16 on the CPU) for
 saturated logits and empty or all-ignored masks; a 20-iteration training of
 the demo config (--amp on CUDA, fp32 on the CPU); a 1-process
-tools/dist_train.sh run (NCCL on CUDA, gloo on the CPU). Under two minutes on
-one GPU. Exit code 0 when every row passes, 1 when any fails, 2 when the
-device is unavailable.
+tools/dist_train.sh run (NCCL on CUDA, gloo on the CPU). Meant to take under
+two minutes on one GPU (not yet timed on one); on a loaded 2-core CPU the full
+run took about 5 minutes, most of it compiling one kernel pair per loss with a
+cold cache (--compile-losses DIBELoss shortens that). Exit code 0 when every
+row passes, 1 when any fails, 2 when the device is unavailable.
 """
 import argparse
 import os.path as osp
