@@ -2,7 +2,8 @@
 (``benchmarks/reproduce_paper.py``).
 
 U-Net (``configs/dibe/unet-s5-d16_{loss}_50e_{dataset}.py``) with FT,
-DIBE_Reg, HF and DIBE, plus mmseg's stock ``CrossEntropyLoss(use_sigmoid=True)``
+DIBE_Reg, HF and DIBE, plus mmseg's stock
+``CrossEntropyLoss(use_sigmoid=True)``
 (a config derived from the DIBE one by replacing the loss of both heads), on
 MTSDD Blowhole, MTSDD Crack and CrackForest: a dataset is trained when its
 converted data is found, otherwise it is listed as skipped with the
@@ -110,8 +111,9 @@ def write_stock_config(repo, out, dataset):
     base = osp.join(repo, 'configs', 'dibe', config_name('dibe', dataset) +
                     '.py')
     path = osp.join(out, 'configs', config_name('bce', dataset) + '.py')
-    text = f'''# Written by benchmarks/reproduce_paper.py: the stock baseline, mmseg's
-# CrossEntropyLoss(use_sigmoid=True) on both heads of the DIBE config.
+    text = f'''# Written by benchmarks/reproduce_paper.py: the stock baseline,
+# mmseg's CrossEntropyLoss(use_sigmoid=True) on both heads of the DIBE
+# config.
 _base_ = [{base!r}]
 loss = {STOCK_LOSS!r}
 model = dict(
@@ -367,9 +369,9 @@ def measure(args, jobs, echo, fixed=None):
         if key not in cache:
             if (fixed and fixed[0] * job['iters_per_epoch'] <= iters and
                     not finished(job, fixed[0])):
-                echo(f'probe: {job["name"]} ({fixed[0] * job["iters_per_epoch"]}'
-                     f' iterations) is no longer than the probe: training '
-                     'it, timed ...')
+                n_iters = fixed[0] * job['iters_per_epoch']
+                echo(f'probe: {job["name"]} ({n_iters} iterations) is no '
+                     'longer than the probe: training it, timed ...')
                 run_job(args, job, fixed[0], fixed[1], echo)
                 cache[key] = read_timing(job['work_dir'], job,
                                          job['seconds'],
@@ -426,7 +428,8 @@ def format_plan(args, jobs, skipped, timings, epochs, interval, note):
         status = ('done (the probe)' if job.get('probe') else 'done' if done
                   else 'resume' if osp.isfile(osp.join(
             job['work_dir'], 'last_checkpoint')) else 'new')
-        lines.append(f'| {i} | {job["name"]} | {DATASETS[job["dataset"]]["name"]}'
+        dataset = DATASETS[job['dataset']]['name']
+        lines.append(f'| {i} | {job["name"]} | {dataset}'
                      f' | {job["batch_size"]} | {job["iters_per_epoch"]} | '
                      f'{epochs * job["iters_per_epoch"]} | {secs:.0f} | '
                      f'{status} |')
