@@ -97,3 +97,45 @@ def test_killed_training_resumes_bit_identically(tmp_path, tiny_data_root,
     assert diff == 0, f'resumed weights differ by up to {diff}'
     start = _weights(full / f'iter_{INTERVAL}.pth')
     assert any(not torch.equal(start[k], want[k]) for k in want)
+
+
+def test_checkpoint_writes_are_atomic_and_resume_skips_truncated(tmp_path):
+    import mmseg_dibe  # noqa: F401  (installs the atomic local backend)
+    from mmengine.fileio import get_file_backend
+    from mmengine.runner.checkpoint import save_checkpoint
+
+    from mmseg_dibe.engine import AtomicLocalBackend, find_resume_checkpoint
+    assert isinstance(get_file_backend(str(tmp_path / 'x.pth')),
+                      AtomicLocalBackend)
+    save_checkpoint({'meta': {'iter': 4}}, str(tmp_path / 'iter_4.pth'))
+    save_checkpoint({'meta': {'iter': 8}}, str(tmp_path / 'iter_8.pth'))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'iter_4.pth', 'iter_8.pth'], 'temporary file left behind'
+    # A kill while mmengine wrote iter_12 and last_checkpoint (plain files).
+    whole = (tmp_path / 'iter_8.pth').read_bytes()
+    (tmp_path / 'iter_12.pth').write_bytes(whole[:len(whole) // 2])
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_12.pth'))
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                        'iter_8.pth')
+    (tmp_path / 'last_checkpoint').write_text('')
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                        'iter_8.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4.pth'))
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                        'iter_4.pth')
+
+
+def test_rng_state_round_trips_through_safe_loading(tmp_path):
+    import random
+
+    import numpy as np
+
+    import mmseg_dibe  # noqa: F401
+    from mmseg_dibe.engine.hooks.exact_resume_hook import (get_rng_state,
+                                                           set_rng_state)
+    random.random(), np.random.rand(), torch.rand(1)
+    torch.save({'s': get_rng_state()}, tmp_path / 's.pth')
+    want = (random.random(), np.random.rand(3).tolist(), torch.rand(3))
+    set_rng_state(torch.load(tmp_path / 's.pth', weights_only=True)['s'])
+    got = (random.random(), np.random.rand(3).tolist(), torch.rand(3))
+    assert want[:2] == got[:2] and torch.equal(want[2], got[2])
