@@ -6,15 +6,11 @@ predicted masks as PNG files through every metric that supports
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import mmseg_dibe  # noqa: E402,F401  (registers modules, checkpoint allow-list)
-from mmengine.runner import Runner  # noqa: E402
-from mmseg_dibe.engine.cli import (add_common_args,  # noqa: E402
-                                   finish_distributed, load_config,
-                                   set_local_rank_env)
+import mmseg_dibe  # noqa: F401  (registers modules, checkpoint allow-list)
+from mmengine.runner import Runner
+from mmseg_dibe.engine.cli import (add_common_args, finish_distributed,
+                                   load_config, set_local_rank_env)
 
 
 def parse_args(argv=None):
