@@ -9,7 +9,6 @@ ENV = {'OMP_NUM_THREADS': '1', 'MMSEG_DIBE_COMPILE': '0',
 
 def test_nan_guard_names_iteration_and_terms():
     import torch
-    from mmengine.runner import Runner  # noqa: F401
 
     from mmseg_dibe.engine import NaNGuardHook
 
