@@ -10,14 +10,11 @@ the same files. Prints the measured FG:BG ratio of each split.
 import argparse
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmseg_dibe.datasets.synthesis import (CrackStyle, render_sample,  # noqa: E402
+from mmseg_dibe.datasets.synthesis import (CrackStyle, render_sample,
                                            split_budgets)
 
 
