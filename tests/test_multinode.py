@@ -131,3 +131,43 @@ def test_slurm_train_two_tasks(tmp_path, tiny_data_root):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _communicate([proc])
     _check_ranks(dump_dir, work, tiny_data_root)
+
+
+#: A stand-in srun that only prints the command it was given, one word a line.
+ECHO_SRUN = '''#!{python}
+import sys
+print('\\n'.join(sys.argv[1:]))
+'''
+
+
+@pytest.mark.parametrize('script, args, expected', [
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'work'],
+     ['train.py', 'cfg.py', '--work-dir=work', '--seed', '3']),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py', 'ckpt.pth'],
+     ['test.py', 'cfg.py', 'ckpt.pth', '--seed', '3']),
+])
+def test_slurm_scripts_pass_their_arguments(tmp_path, script, args,
+                                            expected):
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    srun = bin_dir / 'srun'
+    srun.write_text(ECHO_SRUN.format(python=sys.executable))
+    srun.chmod(0o755)
+    env = dict(os.environ, GPUS='8', GPUS_PER_NODE='4', CPUS_PER_TASK='2',
+               SRUN_ARGS='--qos=low',
+               PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    out = subprocess.run(
+        ['bash', str(REPO / 'tools' / script), *args, '--seed', '3'],
+        cwd=REPO, env=env, text=True, capture_output=True, check=True)
+    words = out.stdout.split('\n')
+    assert words[:4] == ['-p', 'part', '--job-name=job', '--ntasks=8']
+    assert '--gres=gpu:4' in words and '--ntasks-per-node=4' in words
+    assert '--cpus-per-task=2' in words and '--qos=low' in words
+    script_at = next(i for i, w in enumerate(words)
+                     if w.endswith(expected[0]))
+    assert words[script_at + 1:script_at + len(expected)] == expected[1:]
+    assert words[script_at + len(expected)] == '--launcher=slurm'
+    # Too few arguments: usage on stderr, exit 2, srun never called.
+    bad = subprocess.run(['bash', str(REPO / 'tools' / script), 'part'],
+                         cwd=REPO, env=env, text=True, capture_output=True)
+    assert bad.returncode == 2 and 'usage' in bad.stderr and not bad.stdout
