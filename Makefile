@@ -36,13 +36,18 @@ $(STAMP): $(STACK) setup.py
 	$(PIP) install -q "$(call pin,mmengine)" "$(call pin,mmsegmentation)" \
 	  "$(call pin,ftfy)" "$(call pin,regex)"
 	$(PIP) install -q --no-build-isolation --no-deps -e .
-	$(PIP) install -q pytest pytest-timeout scipy matplotlib pillow
+	$(PIP) install -q pytest pytest-timeout pytest-xdist scipy matplotlib pillow
 	$(PY) -c "import mmcv.ops, mmseg, mmseg_dibe; print('stack ready:', mmseg.__version__)"
 	touch $(STAMP)
 
 # pytest exits 5 when it collects no test: that is a failure, not a pass.
+# Two pytest-xdist workers (one per core, one thread each; tests/conftest.py),
+# test files kept whole on one worker so module fixtures are built once.
+# TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: venv
-	$(PY) -m pytest tests -q -ra; rc=$$?; \
+	@$(PY) -c "import xdist" 2>/dev/null || $(PIP) install -q pytest-xdist
+	$(PY) -m pytest tests -q -ra $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; \
 	  exit $$rc
 

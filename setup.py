@@ -40,6 +40,6 @@ setup(
         'ftfy',
         'regex',
     ],
-    extras_require={'tests': ['pytest', 'pytest-timeout']},
+    extras_require={'tests': ['pytest', 'pytest-timeout', 'pytest-xdist']},
     zip_safe=False,
 )

@@ -4,9 +4,21 @@ import pytest
 
 from utils import REPO, run_tool  # noqa: F401  (tests import utils too)
 
-# One intra-op thread per test process keeps 2-core CI machines responsive
-# when a test starts several training processes.
-os.environ.setdefault('OMP_NUM_THREADS', '2')
+# `make test` runs the suite in two pytest-xdist workers on 2-core machines:
+# then each worker (and every training it starts) uses one thread, since two
+# threads per process on two busy cores are several times slower, and each
+# worker gets its own rendezvous port for the distributed runs that do not
+# choose one, so two workers' process groups never meet. Run alone, a test
+# process keeps two threads.
+_WORKER = os.environ.get('PYTEST_XDIST_WORKER')
+if _WORKER:
+    os.environ['OMP_NUM_THREADS'] = '1'
+    os.environ.setdefault(
+        'PORT', str(29600 + 10 * int(_WORKER.lstrip('gw') or 0)))
+    import torch
+    torch.set_num_threads(1)
+else:
+    os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 @pytest.fixture(scope='session')
 def tiny_data_root(tmp_path_factory):

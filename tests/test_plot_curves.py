@@ -4,10 +4,12 @@ import json
 import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
 
+from mmseg_dibe.analysis import curves
 from test_report import SEEDS, trained_work_dirs
 from utils import run_tool
 
