@@ -4,14 +4,13 @@ Each tree mimics the published layout and holds the awkward cases the
 converters must survive: a corrupt file, an unpaired file, a mask that is not
 0/1 (graded MTSDD levels, a raw 0/255 label, CFD's labels 3 and 4).
 """
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from utils import SHARED, run_tool
+from utils import SHARED, pairs, read_mask, run_tool, tree_digest
 
 MTSDD = 'tools/dataset_converters/mtsdd.py'
 CFD = 'tools/dataset_converters/cfd.py'
@@ -19,26 +18,6 @@ THC = 'tools/dataset_converters/thc.py'
 
 
 # ---------------------------------------------------------------- helpers
-def tree_digest(root: Path) -> str:
-    """Hash of every path and byte under ``root`` (to prove it unchanged)."""
-    h = hashlib.sha256()
-    for p in sorted(root.rglob('*')):
-        h.update(str(p.relative_to(root)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def read_mask(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path))
-
-
-def pairs(out: Path, split: str):
-    imgs = sorted(p.stem for p in (out / 'img_dir' / split).iterdir())
-    anns = sorted(p.stem for p in (out / 'ann_dir' / split).iterdir())
-    assert imgs == anns, f'{split}: images and masks differ'
-    return imgs
-
 
 def all_masks_binary(out: Path):
     for p in (out / 'ann_dir').rglob('*.png'):

@@ -4,36 +4,15 @@ The source trees are written here and hold what real folders hold: 0/255
 masks with anti-aliased edges, a palette mask, a colour annotation, a corrupt
 image, a mask without an image and an image without a mask.
 """
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from utils import run_tool
+from utils import pairs, read_mask, run_tool, tree_digest
 
 FOLDER = 'tools/dataset_converters/folder.py'
-
-
-def tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob('*')):
-        h.update(str(p.relative_to(root)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def read(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path))
-
-
-def split_names(out: Path, split: str):
-    imgs = sorted(p.stem for p in (out / 'img_dir' / split).iterdir())
-    anns = sorted(p.stem for p in (out / 'ann_dir' / split).iterdir())
-    assert imgs == anns
-    return imgs
 
 
 def aa_mask(h, w, rng):
@@ -88,17 +67,17 @@ def test_converts_0_255_masks_names_bad_files_and_reports(tree, tmp_path):
     assert 'lonely_mask.png' in proc.stderr
     assert 'nomask.png' in proc.stderr
     assert '3 file(s) skipped' in proc.stdout
-    train, val = split_names(out, 'train'), split_names(out, 'val')
+    train, val = pairs(out, 'train'), pairs(out, 'val')
     assert sorted(train + val) == sorted(expected)
     assert len(val) == 2  # round(6 * 0.34)
     fg = {s: 0 for s in ('train', 'val')}
     bg = dict(fg)
     for split, names in (('train', train), ('val', val)):
         for name in names:
-            m = read(out / 'ann_dir' / split / f'{name}.png')
+            m = read_mask(out / 'ann_dir' / split / f'{name}.png')
             assert m.dtype == np.uint8
             np.testing.assert_array_equal(m, expected[name])
-            img = read(out / 'img_dir' / split / f'{name}.png')
+            img = read_mask(out / 'img_dir' / split / f'{name}.png')
             assert img.shape[:2] == m.shape
             fg[split] += int(m.sum())
             bg[split] += m.size - int(m.sum())
@@ -116,7 +95,7 @@ def test_split_is_deterministic_and_seeded(tree, tmp_path):
         out = tmp_path / name
         run_tool(FOLDER, images, masks, out, '--mask-suffix', '_mask',
                  '--val-ratio', '0.5', '--seed', seed)
-        runs[name] = split_names(out, 'val')
+        runs[name] = pairs(out, 'val')
     assert runs['a'] == runs['b']
     assert len({tuple(v) for v in runs.values()}) > 1
 
@@ -133,7 +112,7 @@ def test_refuses_non_empty_out_and_overlap(tree, tmp_path):
     run_tool(FOLDER, images, masks, out, '--mask-suffix', '_mask',
              '--overwrite')
     assert (out / 'notes.txt').read_text() == 'keep me'
-    assert split_names(out, 'train')
+    assert pairs(out, 'train')
     proc = run_tool(FOLDER, images, masks, images / 'out', '--mask-suffix',
                     '_mask', check=False)
     assert proc.returncode == 2 and 'overlap' in proc.stderr
@@ -153,9 +132,9 @@ def test_keeps_existing_train_val_split_and_same_folder(tmp_path):
             Image.fromarray(m).save(src / split / f'{n}_label.png')
     out = tmp_path / 'out'
     run_tool(FOLDER, src, src, out, '--mask-suffix', '_label')
-    assert split_names(out, 'train') == ['a', 'b', 'c']
-    assert split_names(out, 'val') == ['d']
-    assert read(out / 'ann_dir' / 'val' / 'd.png').sum() == 9
+    assert pairs(out, 'train') == ['a', 'b', 'c']
+    assert pairs(out, 'val') == ['d']
+    assert read_mask(out / 'ann_dir' / 'val' / 'd.png').sum() == 9
     proc = run_tool(FOLDER, src, src, tmp_path / 'o2', check=False)
     assert proc.returncode == 2 and '--mask-suffix' in proc.stderr
 
@@ -183,18 +162,18 @@ def test_palette_colour_and_value_rules(tmp_path):
     out = tmp_path / 'value'
     run_tool(FOLDER, images, masks, out, '--foreground-value', '1', '2',
              '--val-ratio', '0.5')
-    got = {p.stem: read(p) for p in (out / 'ann_dir').rglob('*.png')}
+    got = {p.stem: read_mask(p) for p in (out / 'ann_dir').rglob('*.png')}
     assert got['p'].sum() == 36  # indices 1 and 2 (3 rows x 12)
     out = tmp_path / 'colour'
     run_tool(FOLDER, images, masks, out, '--foreground-color', '255,0,0',
              '--val-ratio', '0.5')
-    got = {p.stem: read(p) for p in (out / 'ann_dir').rglob('*.png')}
+    got = {p.stem: read_mask(p) for p in (out / 'ann_dir').rglob('*.png')}
     assert got['q'].sum() == 24 and got['q'][8:].sum() == 0
     assert got['p'].sum() == 12  # palette index 2 is red
     # default: brightest channel >= 128; dim blue index 1 is background
     out = tmp_path / 'default'
     run_tool(FOLDER, images, masks, out, '--val-ratio', '0.5')
-    got = {p.stem: read(p) for p in (out / 'ann_dir').rglob('*.png')}
+    got = {p.stem: read_mask(p) for p in (out / 'ann_dir').rglob('*.png')}
     assert got['p'].sum() == 12 and got['q'].sum() == 48
     proc = run_tool(FOLDER, images, masks, tmp_path / 'x',
                     '--foreground-color', 'reddish', check=False)
@@ -221,7 +200,7 @@ def test_mask_with_nothing_above_threshold_is_named(tmp_path):
     out = tmp_path / 'out2'
     run_tool(FOLDER, images, masks, out, '--foreground-value', '38',
              '255', '--val-ratio', '0.5')
-    got = {p.stem: read(p) for p in (out / 'ann_dir').rglob('*.png')}
+    got = {p.stem: read_mask(p) for p in (out / 'ann_dir').rglob('*.png')}
     assert got['dim'].sum() == 4 and got['ok'].sum() == 4
 
 
@@ -247,7 +226,7 @@ def test_tiles_cover_every_pixel_and_stay_in_one_split(tmp_path):
         cover = np.zeros_like(m)
         for p in tiles:
             _, y, x = p.stem.rsplit('_', 2)
-            t = read(p)
+            t = read_mask(p)
             y, x = int(y), int(x)
             assert t.shape == (min(32, m.shape[0]), min(32, m.shape[1]))
             np.testing.assert_array_equal(
@@ -319,7 +298,7 @@ def test_same_folder_told_apart_by_extension(tmp_path):
              '--val-ratio', '0.5')
     masks = sorted((out / 'ann_dir').rglob('*.png'))
     assert sorted(p.stem for p in masks) == ['a', 'b']
-    assert all(read(p).sum() == 16 for p in masks)
+    assert all(read_mask(p).sum() == 16 for p in masks)
 
 
 @pytest.mark.slow
@@ -337,10 +316,10 @@ def test_real_mtsdd_blowhole_matches_the_mtsdd_converter(tmp_path):
     run_tool('tools/dataset_converters/mtsdd.py', src, b, '--subset',
              'Blowhole')
     for split in ('train', 'val'):
-        names = split_names(a, split)
-        assert names == split_names(b, split)
+        names = pairs(a, split)
+        assert names == pairs(b, split)
         for n in names:
             np.testing.assert_array_equal(
-                read(a / 'ann_dir' / split / f'{n}.png'),
-                read(b / 'ann_dir' / split / f'{n}.png'))
+                read_mask(a / 'ann_dir' / split / f'{n}.png'),
+                read_mask(b / 'ann_dir' / split / f'{n}.png'))
     assert 'train       68  1:574' in proc.stdout

@@ -1,8 +1,12 @@
 """Helpers shared by the end-to-end tests."""
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 #: The config ``make demo`` runs; tests shrink it with :func:`write_tiny_config`.
@@ -83,3 +87,26 @@ default_hooks = dict(
 {extra}
 ''')
     return path
+
+
+def tree_digest(root: Path) -> str:
+    """Hash of every path and byte under ``root`` (to prove it unchanged)."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob('*')):
+        h.update(str(p.relative_to(root)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """An image or mask file as an array (masks: the label values)."""
+    return np.asarray(Image.open(path))
+
+
+def pairs(out: Path, split: str):
+    """Stems of a converted split; images and masks must pair one to one."""
+    imgs = sorted(p.stem for p in (out / 'img_dir' / split).iterdir())
+    anns = sorted(p.stem for p in (out / 'ann_dir' / split).iterdir())
+    assert imgs == anns, f'{split}: images and masks differ'
+    return imgs
