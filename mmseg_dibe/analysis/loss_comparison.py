@@ -62,6 +62,14 @@ MODELS = {
     'segnet': ('configs/benchmarks/segnet-w16_synthetic-64x64.py', False),
     'unet-blowhole': ('configs/benchmarks/unet-s5-w16_fcn_mt-blowhole-64x64.py',
                       True),
+    # MTSDD at the images' own resolution: 128x128 training crops, whole
+    # images for validation.
+    'unet-blowhole-native': (
+        'configs/benchmarks/unet-s5-w16_fcn_mt-blowhole-native-128x128.py',
+        True),
+    'unet-crack-native': (
+        'configs/benchmarks/unet-s5-w16_fcn_mt-crack-native-128x128.py',
+        True),
 }
 
 
@@ -203,16 +211,19 @@ def prepare_data(args):
 
 
 def write_config(path, model, data_root, loss_name, seed, args, alpha=None,
-                 extra=''):
+                 extra='', iters=None, val_interval=None):
     """A config deriving from the benchmark config of ``model``.
 
-    ``extra`` is appended to the config text (e.g. ``custom_hooks``).
+    ``extra`` is appended to the config text (e.g. ``custom_hooks``);
+    ``iters`` / ``val_interval`` replace ``args.iters`` /
+    ``args.val_interval`` (a setting's own budget).
     """
     base, has_aux = MODELS[model]
     loss = dict(LOSSES[loss_name])
     if alpha is not None:
         loss['alpha'] = alpha
-    iters, interval = args.iters, args.val_interval
+    iters = iters or args.iters
+    interval = val_interval or args.val_interval
     aux = (f'    auxiliary_head=dict(loss_decode=dict(_delete_=True, '
            f'loss_weight=0.4, **loss)),\n' if has_aux else '')
     text = f'''# Written by benchmarks/compare_losses.py: {loss_name}, seed {seed}.

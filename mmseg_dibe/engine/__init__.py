@@ -6,6 +6,7 @@ from .checkpoint import (allow_mmengine_checkpoint_types,
 from .distributed import CPUDistributedDataParallel, prepare_distributed_cfg
 from .hooks import *  # noqa: F401,F403
 from .hooks import __all__ as _hooks_all
+from .hooks.channels_last_hook import ChannelsLastHook
 from .hooks.exact_resume_hook import ExactResumeHook
 from .hooks.nan_guard_hook import NaNGuardHook
 
@@ -19,4 +20,4 @@ __all__ = ['allow_mmengine_checkpoint_types', 'install_safe_checkpoint_loader',
            'load_local_checkpoint', 'CPUDistributedDataParallel',
            'prepare_distributed_cfg', 'AtomicLocalBackend',
            'find_resume_checkpoint', 'install_atomic_local_backend',
-           'ExactResumeHook', 'NaNGuardHook'] + list(_hooks_all)
+           'ChannelsLastHook', 'ExactResumeHook', 'NaNGuardHook'] + list(_hooks_all)
