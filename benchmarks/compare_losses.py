@@ -1,6 +1,8 @@
-"""CPU-scale reproduction of the paper's comparison of the losses.
+"""CPU-scale comparison of the losses, with the loss a user would otherwise
+pick (mmseg's stock sigmoid cross-entropy) first.
 
-    python benchmarks/compare_losses.py --out work_dirs/compare_losses
+    python benchmarks/compare_losses.py --jobs 2 --threads 1 \
+        --out benchmarks/results/cpu_comparison
     python benchmarks/compare_losses.py --quick --out work_dirs/compare_quick
 
 What it does, with the project's real configs and tools only:
@@ -8,38 +10,41 @@ What it does, with the project's real configs and tools only:
 1. data: ``tools/data/make_synthetic.py`` (synthetic hidden cracks, 64x64)
    and, when a clone of the public MTSDD release
    (github.com/abin24/Magnetic-tile-defect-datasets.) is found (``--mtsdd``),
-   ``tools/dataset_converters/mtsdd.py --subset Blowhole``;
+   ``tools/dataset_converters/mtsdd.py --subset Blowhole`` and
+   ``--subset Crack``;
 2. trainings: ``tools/train.py`` on a config derived from one of
-   ``configs/benchmarks/*.py`` (reduced U-Net, reduced SegNet) per
-   (setting, loss, seed): mmseg's stock ``CrossEntropyLoss(use_sigmoid=True)``
-   ('BCE (mmseg)', first in every setting), FT, DIBE_Reg, HF, DIBE (the
-   paper's Tables 4-5), plus WBCE, Dice, Focal for reference, each with the
-   paper's hyper-parameters (Section 4.3.2), the same iteration budget and
-   seeds;
-3. OII guidance of α (``--guidance-loss``, default DIBE): the bisection of
-   ``tools/oii_search.py`` (one training per α, the paper's Table 3), the
-   paper's 5-point grid, and one training with the online
-   ``OIIBisectionHook``, each counted in trainings;
-4. ``tools/analysis/report.py`` (model-zoo tables of every run) and
-   ``tools/analysis/plot_curves.py`` (IoU / OII curves per setting).
+   ``configs/benchmarks/*.py`` per (setting, loss, seed): the reduced U-Net
+   on synthetic data (``--iters``), and at native scale on MTSDD Blowhole
+   and Crack (128x128 training crops at the images' own resolution,
+   validation on the whole images; ``--native-iters``); losses: mmseg's
+   stock ``CrossEntropyLoss(use_sigmoid=True)`` ('BCE (mmseg)'), FT,
+   DIBE_Reg, HF, DIBE (the paper's Tables 4-5) on every seed, WBCE, Dice,
+   Focal for reference on ``--reference-seeds``; the paper's
+   hyper-parameters (Section 4.3.2);
+3. ``tools/analysis/report.py`` (model-zoo tables of every run) and
+   ``tools/analysis/plot_curves.py`` (IoU / OII / PA curves per setting).
 
 Writes ``OUT/compare_losses.md`` and ``OUT/compare_losses.json`` (rewritten
 after every training, so an interrupted run still has its table; run the same
-command again to resume: finished trainings are skipped).
+command again to resume: finished trainings are skipped, also when only
+their logs were kept, e.g. committed without checkpoints).
 
-Numbers: IoU, PA, OII of the last validation (mean ± sample std over the
-seeds), the best validation IoU, and the iterations a loss needs before its
-validation IoU first reaches a "usable" level: ``--usable-frac`` (0.8) times
-the best mean final IoU of any loss in the same setting, at least
-``--usable-floor`` (0.1) (the paper's Fig. 10 claim: DIBE_Reg usable at epoch
-6 where FT needs 30).
+Numbers per run: IoU, PA, OII of the last validation (mean ± sample std over
+the seeds), the best validation IoU and its iteration, whether validation IoU
+had plateaued (changed by less than ``--plateau-tol`` over the last quarter),
+and the iterations before validation IoU first reaches a "usable" level
+(``--usable-frac`` of the best mean final IoU, at least ``--usable-floor``).
+Per setting: DIBE and DIBE_Reg minus the best other loss, seed by seed.
+The OII guidance of α (bisection, grid, online hook, threshold calibration)
+is compared by ``benchmarks/compare_guidance.py``.
 
 The benchmark itself: :mod:`mmseg_dibe.analysis.loss_comparison`.
 """
 import argparse
 import os.path as osp
 
-from mmseg_dibe.analysis.loss_comparison import (LOSSES, MODELS, loss_arg,
+from mmseg_dibe.analysis.loss_comparison import (LOSSES, MODELS,
+                                                 NATIVE_ITERS, loss_arg,
                                                  resolve_defaults,
                                                  run_benchmark)
 
@@ -71,8 +76,8 @@ def parse_args(argv=None):
                         'with only the first N seeds (they are context, not '
                         'the comparison; default 1)')
     parser.add_argument('--iters', type=int, default=None,
-                        help='training iterations of every run (the fixed '
-                        'budget; default 300, --quick 40)')
+                        help='training iterations of the synthetic settings '
+                        '(default 300, --quick 40)')
     parser.add_argument('--lr', type=float, default=0.05,
                         help='SGD learning rate of every run (poly decay to '
                         '1e-4). 0.05, not the paper\'s 0.01: at a few '
@@ -90,7 +95,7 @@ def parse_args(argv=None):
                         help='synthetic FG:BG ratio (0.004 = 1:250)')
     parser.add_argument('--mtsdd', default=osp.join(
         osp.dirname(REPO), 'shared', 'data', 'MTSDD'),
-        help='MTSDD as published; the Blowhole setting is skipped when it '
+        help='MTSDD as published; the MTSDD settings are skipped when it '
         'is absent')
     parser.add_argument('--usable-frac', type=float, default=0.8,
                         help='"usable" IoU = this x the best mean final IoU '
@@ -101,34 +106,17 @@ def parse_args(argv=None):
     parser.add_argument('--usable-iou', type=float, default=None,
                         help='an absolute usable IoU instead of '
                         '--usable-frac')
-    parser.add_argument('--guidance-loss', default='DIBE', type=loss_arg,
-                        help='loss whose α the guidance searches (U-Net, '
-                        'synthetic). Default DIBE: the paper\'s Table 3 '
-                        'uses DIBE_Dis, but DIBE_Dis (like Focal) predicts '
-                        'no crack pixel within a 300-iteration CPU budget '
-                        '(measured: OII = 1 at every α), which leaves OII '
-                        'nothing to guide')
-    parser.add_argument('--no-guidance', dest='guidance',
-                        action='store_false',
-                        help='skip the OII guidance vs grid search part')
-    parser.add_argument('--target', nargs=2, type=float, default=[0.3, 0.4],
-                        help='OII target interval of the guidance')
-    parser.add_argument('--max-steps', type=int, default=None,
-                        help='most trainings of the bisection (m)')
-    parser.add_argument('--grid', type=int, default=None,
-                        help='grid of K+1 alphas (2^m + 1 for the same '
-                        'resolution as m bisection steps)')
-    parser.add_argument('--hook-steps', type=int, default=6,
-                        help='most validation rounds the online '
-                        'OIIBisectionHook may use (one training)')
-    parser.add_argument('--hook-warmup', type=int, default=None,
-                        help='first validation rounds the hook ignores '
-                        '(default: half of the rounds, 5 of 10 in the full '
-                        'mode: before about iteration 150 the U-Net is in a '
-                        'transient where OII swings between -1 and 1 '
-                        'whatever α is; measured with 3 warm-up rounds, the '
-                        'hook moved α down on that transient and could not '
-                        'come back)')
+    parser.add_argument('--native-iters', type=int, default=None,
+                        help='training iterations of the native-scale MTSDD '
+                        'settings (batch of 128x128 crops; default '
+                        f'{NATIVE_ITERS}, --quick 20)')
+    parser.add_argument('--native-val-interval', type=int, default=None,
+                        help='validation interval of the native settings '
+                        '(default: a tenth of --native-iters)')
+    parser.add_argument('--plateau-tol', type=float, default=0.01,
+                        help='a run has plateaued when its validation IoU '
+                        'changed by less than this over the last quarter of '
+                        'the training')
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at the same time')
     parser.add_argument('--threads', type=int, default=None,

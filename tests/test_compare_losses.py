@@ -1,5 +1,6 @@
 """benchmarks/compare_losses.py (mmseg_dibe.analysis.loss_comparison): the
-plan it writes and the hook trace.
+plan it writes, its table (plateau flags, paired differences) and the hook
+trace.
 
 The benchmark itself trains for the best part of an hour; these tests check
 what it derives (configs, the online hook's α trace and its Markdown) on a
@@ -31,7 +32,7 @@ def test_dry_run_writes_loadable_configs(tmp_path):
     out = tmp_path / 'cmp'
     proc = run_tool('benchmarks/compare_losses.py', '--quick', '--dry-run',
                     '--num-train', 4, '--num-val', 2, '--out', out)
-    assert 'compare_losses: 5 trainings of 40 iterations' in proc.stdout
+    assert 'compare_losses: 5 trainings, 1 at a time' in proc.stdout
     # mmseg's stock BCE is listed first.
     plan = [line.split()[3] for line in proc.stdout.splitlines()
             if line.startswith('  U-Net')]
@@ -65,14 +66,20 @@ def test_full_defaults_fit_the_plan():
     args = driver.parse_args([])
     assert (args.iters, args.val_interval, args.lr) == (300, 30, 0.05)
     assert args.seeds == [0, 1, 2] and args.reference_seeds == 1
-    assert (args.max_steps, args.grid) == (4, 4)
-    # The hook ignores the first half of the 10 validation rounds.
-    assert (args.hook_warmup, args.hook_steps) == (5, 6)
-    assert driver.parse_args(['--quick']).hook_warmup == 2
+    assert (args.native_iters, args.native_val_interval) == (600, 60)
+    assert args.models == ['unet', 'unet-blowhole-native',
+                           'unet-crack-native']
+    settings = loss_comparison.settings_for(args)
+    assert [(s['name'], s['iters'], s['val_interval']) for s in settings] \
+        == [('U-Net / synthetic', 300, 30),
+            ('U-Net / MTSDD Blowhole (native)', 600, 60),
+            ('U-Net / MTSDD Crack (native)', 600, 60)]
     with pytest.raises(SystemExit):
         driver.parse_args(['--usable-frac', '0'])
-    with pytest.raises(SystemExit):  # no alpha to guide
-        driver.parse_args(['--guidance-loss', 'bce'])
+    with pytest.raises(SystemExit):
+        driver.parse_args(['--native-iters', '0'])
+    with pytest.raises(SystemExit):
+        driver.parse_args(['--plateau-tol', '1'])
 
 
 def test_losses_are_named_by_the_catalog():
@@ -114,7 +121,7 @@ def _hook_work_dir(tmp_path, rounds):
     return work
 
 
-def test_hook_trace_and_markdown(tmp_path):
+def test_hook_trace(tmp_path):
     # Warm-up, above the target (α 0.5 -> 0.7), below (0.7 -> 0.6), inside
     # (fixed at 0.6), then a round after the search is over.
     work = _hook_work_dir(tmp_path, [(30, 1.0, True), (60, 0.6, False),
@@ -130,23 +137,13 @@ def test_hook_trace_and_markdown(tmp_path):
     assert trace['alpha'] == 0.6 and trace['trainings'] == 1
     assert trace['final'] == dict(IoU=0.5, PA=0.6, OII=0.2)
 
-    args = driver.parse_args(['--quick'])
-    text = loss_comparison.markdown(args, {}, {'hook': trace}, 60.0, 'data')
-    assert ('| online hook | 1 | 0.5, 0.7, 0.6 | 0.6 (round 4) | '
-            '0.6 (OII in target) | 0.500 | 0.600 | 0.200 (end of training) '
-            '| 1.0 |') in text
-    assert '| 3 | 90 | 0.700 | 0.500 | 0.600 | 0.100 | below target: ' \
-        'α → 0.6 |' in text
 
 
 def test_hook_without_a_guided_round_says_so(tmp_path):
     work = _hook_work_dir(tmp_path, [(10, 1.0, True), (20, 1.0, True)])
     trace = loss_comparison.hook_trace(str(work), (0.3, 0.4))
     assert [r['decision'] for r in trace['rounds']] == ['warm-up'] * 2
-    args = driver.parse_args(['--quick'])
-    text = loss_comparison.markdown(args, {}, {'hook': trace}, 1.0, 'data')
-    assert '| online hook | 1 |  | none | 0.5 (no round after the ' \
-        'warm-up) |' in text
+    assert not trace['done'] and trace['alpha'] == 0.5
 
 
 def test_hook_trace_steps_used_up(tmp_path):
@@ -156,16 +153,90 @@ def test_hook_trace_steps_used_up(tmp_path):
     assert not trace['converged'] and trace['reached_at'] is None
     assert trace['done']
     assert trace['rounds'][-1]['decision'].startswith('steps used up')
-    args = driver.parse_args(['--quick'])
-    text = loss_comparison.markdown(args, {}, {'hook': trace}, 1.0, 'data')
-    assert '(steps used up) |' in text
 
 
 def test_hook_training_ended_before_the_search(tmp_path):
     work = _hook_work_dir(tmp_path, [(10, 0.9, False), (20, 0.9, False)])
     trace = loss_comparison.hook_trace(str(work), (0.3, 0.4))
     assert not trace['done'] and not trace['converged']
-    args = driver.parse_args(['--quick'])
-    text = loss_comparison.markdown(args, {}, {'hook': trace}, 1.0, 'data')
-    assert '| online hook | 1 | 0.5, 0.7 | none | 0.8 (training ended ' \
-        'first) |' in text
+    assert trace['alpha'] == 0.8
+
+
+def _run_dir(root, name, seed, ious, iters, seconds=30.0):
+    """A finished work directory kept without checkpoints: validation IoU
+    ``ious`` at even steps up to ``iters``, and the benchmark's record."""
+    work = root / name
+    vis = work / '20261202_120000' / 'vis_data'
+    vis.mkdir(parents=True)
+    (work / f'{name}.py').write_text(
+        f"randomness = dict(seed={seed})\n")
+    step = iters // len(ious)
+    lines = [json.dumps(dict(IoU=iou, PA=0.5, OII=0.1, step=step * (i + 1)))
+             for i, iou in enumerate(ious)]
+    (vis / 'scalars.json').write_text('\n'.join(lines) + '\n')
+    (work / loss_comparison.SECONDS_FILE).write_text(json.dumps(
+        dict(seconds=seconds, iters=iters)))
+    return str(work)
+
+
+def test_table_flags_plateaus_and_pairs_seeds(tmp_path):
+    args = driver.parse_args(['--quick', '--losses', 'bce', 'ft', 'dibe'])
+    setting = dict(name='U-Net / synthetic', model='unet', data='synthetic',
+                   losses=['BCE (mmseg)', 'FT', 'DIBE'], iters=40,
+                   val_interval=10)
+    curves = {  # (loss, seed) -> IoU at iterations 10, 20, 30, 40
+        ('BCE (mmseg)', 0): [0.1, 0.2, 0.30, 0.305],  # plateaued
+        ('BCE (mmseg)', 1): [0.1, 0.2, 0.30, 0.35],   # still rising
+        ('FT', 0): [0.1, 0.2, 0.25, 0.25],
+        ('FT', 1): [0.1, 0.2, 0.25, 0.25],
+        ('DIBE', 0): [0.1, 0.3, 0.40, 0.40],
+        ('DIBE', 1): [0.1, 0.3, 0.40, 0.30],
+    }
+    jobs = []
+    for (loss, seed), ious in curves.items():
+        work = _run_dir(tmp_path, f'{loss_comparison.loss_slug(loss)}_s{seed}',
+                        seed, ious, 40)
+        jobs.append(dict(setting=setting['name'], loss=loss, seed=seed,
+                         work_dir=work, iters=40))
+    # Not finished: a record of another budget.
+    other = _run_dir(tmp_path, 'dibe_s2', 2, [0.9] * 4, 20)
+    jobs.append(dict(setting=setting['name'], loss='DIBE', seed=2,
+                     work_dir=other, iters=40))
+    assert not loss_comparison.finished(other, 40)
+    table = loss_comparison.collect(args, jobs, [setting])
+    block = table['U-Net / synthetic']
+    rows = block['rows']
+    assert rows['BCE (mmseg)']['plateaued'] == [True, False]
+    assert rows['DIBE']['plateaued'] == [True, False]
+    assert rows['DIBE']['seeds'] == [0, 1]  # seed 2 is not finished
+    assert rows['DIBE']['best_iter'] == [30, 30]
+    assert not block['at_plateau']
+    assert block['minutes'] == pytest.approx(6 * 30 / 60)
+    # Best other loss by mean final IoU: BCE (0.3275) over FT (0.25).
+    paired = block['paired']['DIBE']
+    assert paired['best_other'] == 'BCE (mmseg)'
+    assert paired['diffs'] == pytest.approx([0.095, -0.05])
+    assert (paired['wins'], paired['losses']) == (1, 1)
+    text = loss_comparison.markdown(args, table, 60.0, 'data')
+    assert '## U-Net / synthetic: fixed budget, early training' in text
+    assert '| BCE (mmseg) | 2 | 0.328 ± 0.032 |' in text
+    assert '| 1/2 |' in text
+    assert ('- DIBE − BCE (mmseg) (final IoU): +0.023 ± 0.103 (per seed '
+            '+0.095, -0.050; 1 of 2 seeds favour it, 1 favour BCE (mmseg))'
+            ) in text
+
+
+def test_plateau_definition():
+    from mmseg_dibe.analysis.stats import plateau
+    val = [dict(iter=i, IoU=v) for i, v in
+           ((100, 0.1), (200, 0.3), (300, 0.305), (400, 0.31))]
+    got = plateau(val, 400)
+    # From the last validation at or before iteration 300 to the last.
+    assert got['plateaued'] and got['from_iter'] == 300
+    assert got['change'] == pytest.approx(0.005)
+    assert (got['best_iter'], got['best']) == (400, 0.31)
+    assert not plateau(val, 400, tol=0.004)['plateaued']
+    # Only the last validation in the window: undecided, not "plateaued".
+    assert plateau(val[:1], 400)['plateaued'] is None
+    with pytest.raises(ValueError, match='last_frac'):
+        plateau(val, 400, last_frac=1.0)

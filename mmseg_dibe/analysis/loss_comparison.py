@@ -3,13 +3,14 @@
 With the project's real configs and tools only: data
 (``tools/data/make_synthetic.py``, ``tools/dataset_converters/mtsdd.py``),
 one ``tools/train.py`` training per (setting, loss, seed) on a config derived
-from ``configs/benchmarks/*.py``, the OII guidance of α
-(``tools/oii_search.py`` bisection and grid, one training with
-``OIIBisectionHook``), then ``tools/analysis/report.py`` and
+from ``configs/benchmarks/*.py``, then ``tools/analysis/report.py`` and
 ``tools/analysis/plot_curves.py``. Losses are named by
 :mod:`mmseg_dibe.losses.catalog`; mmseg's stock
 ``CrossEntropyLoss(use_sigmoid=True)`` (:data:`STOCK`) comes first in every
-setting.
+setting. Each run is flagged plateaued or not (:func:`..stats.plateau`) and
+the DIBE losses are compared with the best other loss seed by seed
+(:func:`..stats.paired_differences`). The OII guidance of α is compared in
+:mod:`.guidance_comparison`; :func:`hook_trace` reads a hook training for it.
 """
 import json
 import os
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..engine.hooks.oii_bisection_hook import STATE_FILE
 from ..guidance.bisection import OIIBisection
 from ..losses.catalog import BY_PAPER_NAME, LOSSES as CATALOG
-from .stats import fmt_mean_std, mean_std
+from .stats import fmt_mean_std, mean_std, paired_differences, plateau
 from .workdir import Run, finite
 
 
@@ -92,8 +93,8 @@ def resolve_defaults(args):
     """
     quick = args.quick
     if args.models is None:
-        args.models = ['unet'] if quick else ['unet', 'segnet',
-                                                 'unet-blowhole']
+        args.models = ['unet'] if quick else ['unet', 'unet-blowhole-native',
+                                                 'unet-crack-native']
     if args.losses is None:
         args.losses = [STOCK] + MAIN_LOSSES + ([] if quick else
                                                REFERENCE_LOSSES)
@@ -113,43 +114,57 @@ def resolve_defaults(args):
         # 48 images of 64x64 hold ~780 crack pixels: OII moves by less
         # than 0.01 for one pixel changing side.
         args.num_val = 8 if quick else 48
-    if args.max_steps is None:
-        args.max_steps = 2 if quick else 4
-    if args.grid is None:
-        # The paper's Table 3 compares the bisection with a 5-point grid.
-        args.grid = 2 if quick else 4
     if args.threads is None:
         args.threads = max(1, min(2, (os.cpu_count() or 1) // args.jobs))
-    if args.iters < 1 or args.val_interval < 1:
-        raise ValueError('--iters and --val-interval must be positive')
-    if args.hook_warmup is None:
-        args.hook_warmup = max(1, args.iters // args.val_interval // 2)
-    if args.guidance_loss in [STOCK] + REFERENCE_LOSSES:
-        raise ValueError(f'--guidance-loss {args.guidance_loss} has no '
-                         'alpha to guide')
+    if args.native_iters is None:
+        args.native_iters = 20 if quick else NATIVE_ITERS
+    if args.native_val_interval is None:
+        args.native_val_interval = max(1, args.native_iters // (
+            4 if quick else 10))
+    if min(args.iters, args.val_interval, args.native_iters,
+           args.native_val_interval) < 1:
+        raise ValueError('--iters, --val-interval, --native-iters and '
+                         '--native-val-interval must be positive')
+    if not 0 < args.plateau_tol < 1:
+        raise ValueError('--plateau-tol must be in (0, 1)')
     if not 0 < args.usable_frac <= 1:
         raise ValueError('--usable-frac must be in (0, 1]')
     return args
 
 
+#: Iterations of the native-scale MTSDD settings (batch 8 of 128x128
+#: crops), sized from measured learning curves (docs/results.md).
+NATIVE_ITERS = 600
+
+
 def settings_for(args):
-    """The (name, model key, dataset key, losses, seeds) of each setting."""
+    """The settings to run: dicts of ``name``, ``model`` (a :data:`MODELS`
+    key), ``data`` (a dataset key), ``losses``, ``iters`` and
+    ``val_interval`` (each setting has its own budget)."""
     # The stock baseline first in every setting.
     main = [STOCK] + MAIN_LOSSES
     every = main + (REFERENCE_LOSSES if args.reference else [])
+    synthetic = (args.iters, args.val_interval)
+    native = (args.native_iters, args.native_val_interval)
     settings = [
-        ('U-Net / synthetic', 'unet', 'synthetic', every),
-        ('SegNet / synthetic', 'segnet', 'synthetic', main),
-        ('U-Net / MTSDD Blowhole', 'unet-blowhole', 'mt_blowhole', main),
+        ('U-Net / synthetic', 'unet', 'synthetic', every, synthetic),
+        ('U-Net / MTSDD Blowhole (native)', 'unet-blowhole-native',
+         'mt_blowhole', every, native),
+        ('U-Net / MTSDD Crack (native)', 'unet-crack-native', 'mt_crack',
+         every, native),
+        ('SegNet / synthetic', 'segnet', 'synthetic', main, synthetic),
+        ('U-Net / MTSDD Blowhole (scaled to 128)', 'unet-blowhole',
+         'mt_blowhole', main, synthetic),
     ]
     chosen = []
-    for name, model, data, losses in settings:
+    for name, model, data, losses, (iters, interval) in settings:
         if model not in args.models:
             continue
         losses = [loss for loss in losses if loss in args.losses]
         if losses:
             chosen.append(dict(name=name, model=model, data=data,
-                               losses=losses))
+                               losses=losses, iters=iters,
+                               val_interval=interval))
     return chosen
 
 
@@ -185,8 +200,21 @@ def tool(args, script, *argv, log=None):
     return time.time() - start
 
 
-def prepare_data(args):
-    """Write / convert the datasets; returns {dataset key: root or None}."""
+#: dataset key -> MTSDD subset converted by tools/dataset_converters/mtsdd.py
+MTSDD_SUBSETS = {'mt_blowhole': 'Blowhole', 'mt_crack': 'Crack'}
+
+
+def prepare_data(args, datasets=('synthetic', 'mt_blowhole', 'mt_crack')):
+    """Write / convert the datasets under ``args.out/data``.
+
+    Synthetic data (``tools/data/make_synthetic.py``: ``args.num_train``,
+    ``args.num_val`` images of 64x64 at FG:BG ``args.ratio``) is always
+    written; each MTSDD subset of ``datasets`` is converted from
+    ``args.mtsdd`` (the public release) when it is there.
+
+    Returns:
+        dict: {dataset key: data root, or None when its source is absent}.
+    """
     roots = {}
     data_dir = osp.join(args.out, 'data')
     synthetic = osp.join(data_dir, 'synthetic')
@@ -195,18 +223,20 @@ def prepare_data(args):
              '--num-train', args.num_train, '--num-val', args.num_val,
              '--size', 64, '--ratio', args.ratio, '--seed', 0)
     roots['synthetic'] = synthetic
-    roots['mt_blowhole'] = None
-    if 'unet-blowhole' in args.models:
-        blowhole = osp.join(data_dir, 'mt_blowhole')
-        if osp.isdir(osp.join(blowhole, 'ann_dir', 'val')):
-            roots['mt_blowhole'] = blowhole
-        elif osp.isdir(osp.join(args.mtsdd, 'MT_Blowhole')):
+    for key, subset in MTSDD_SUBSETS.items():
+        roots[key] = None
+        if key not in datasets:
+            continue
+        root = osp.join(data_dir, key)
+        if osp.isdir(osp.join(root, 'ann_dir', 'val')):
+            roots[key] = root
+        elif osp.isdir(osp.join(args.mtsdd, f'MT_{subset}')):
             tool(args, 'tools/dataset_converters/mtsdd.py', args.mtsdd,
-                 blowhole, '--subset', 'Blowhole')
-            roots['mt_blowhole'] = blowhole
+                 root, '--subset', subset)
+            roots[key] = root
         else:
-            print(f'compare_losses: {args.mtsdd}/MT_Blowhole not found: '
-                  f'the Blowhole setting is skipped')
+            print(f'compare_losses: {args.mtsdd}/MT_{subset} not found: '
+                  f'the MTSDD {subset} settings are skipped')
     return roots
 
 
@@ -281,14 +311,27 @@ def plan_trainings(args, settings, roots):
                 work_dir = osp.join(args.out, 'runs', slug(setting['name']),
                                     name)
                 config = osp.join(args.out, 'configs', name + '.py')
-                write_config(config, setting['model'], root, loss, seed, args)
+                write_config(config, setting['model'], root, loss, seed, args,
+                             iters=setting['iters'],
+                             val_interval=setting['val_interval'])
                 jobs.append(dict(setting=setting['name'], loss=loss,
-                                 seed=seed, config=config, work_dir=work_dir))
+                                 seed=seed, config=config, work_dir=work_dir,
+                                 iters=setting['iters']))
     return jobs
 
 
 def finished(work_dir, iters):
-    return osp.isfile(osp.join(work_dir, f'iter_{iters}.pth'))
+    """Whether the training in ``work_dir`` ran its ``iters`` iterations:
+    its last checkpoint is there, or (a work dir kept without checkpoints,
+    e.g. committed results) the record :func:`run_training` wrote at its
+    end says so."""
+    if osp.isfile(osp.join(work_dir, f'iter_{iters}.pth')):
+        return True
+    path = osp.join(work_dir, SECONDS_FILE)
+    if not osp.isfile(path):
+        return False
+    with open(path) as f:
+        return json.load(f).get('iters') == iters
 
 
 #: Wall time of a finished training, kept beside it so that a resumed
@@ -306,7 +349,11 @@ def training_seconds(work_dir):
 
 
 def run_training(args, job):
-    if finished(job['work_dir'], args.iters):
+    """Train ``job['config']`` into ``job['work_dir']`` unless it is
+    :func:`finished` (``job['iters']``, default ``args.iters``); records
+    the wall time in :data:`SECONDS_FILE`."""
+    iters = job.get('iters') or args.iters
+    if finished(job['work_dir'], iters):
         job['skipped'] = True
         job['seconds'] = training_seconds(job['work_dir'])
         return job
@@ -315,7 +362,7 @@ def run_training(args, job):
                           '--work-dir', job['work_dir'],
                           log=osp.join(job['work_dir'], 'stdout.log'))
     with open(osp.join(job['work_dir'], SECONDS_FILE), 'w') as f:
-        json.dump(dict(seconds=job['seconds'], jobs=args.jobs,
+        json.dump(dict(seconds=job['seconds'], iters=iters, jobs=args.jobs,
                        threads=args.threads), f)
     return job
 
@@ -323,27 +370,34 @@ def run_training(args, job):
 # --------------------------------------------------------------------------
 # Numbers
 # --------------------------------------------------------------------------
+#: The losses whose paired difference against the best other loss is shown.
+PAIRED = [_name('DIBELoss'), _name('DIBERegLoss')]
+
+
 def collect(args, jobs, settings):
-    """Per setting and loss: final metrics, best IoU, iterations to usable."""
-    results = OrderedDict()
+    """Per setting and loss: final metrics, best validation, plateau flag,
+    iterations to usable, and the paired per-seed differences."""
+    table = OrderedDict()
     for setting in settings:
+        iters = setting['iters']
         rows = OrderedDict()
         for loss in setting['losses']:
             runs = []
             for job in jobs:
                 if (job['setting'], job['loss']) != (setting['name'], loss):
                     continue
-                if not finished(job['work_dir'], args.iters):
+                if not finished(job['work_dir'], iters):
                     continue
                 run = Run(job['work_dir'])
                 runs.append(dict(seed=job['seed'], run=run,
-                                 seconds=job.get('seconds')))
+                                 seconds=job.get('seconds') or
+                                 training_seconds(job['work_dir']),
+                                 plateau=plateau(run.val, iters,
+                                                 tol=args.plateau_tol)))
             if runs:
                 rows[loss] = runs
-        if rows:
-            results[setting['name']] = rows
-    table = OrderedDict()
-    for setting, rows in results.items():
+        if not rows:
+            continue
         final_ious = {loss: mean_std([r['run'].last().get('IoU')
                                       for r in runs])[0]
                       for loss, runs in rows.items()}
@@ -359,84 +413,36 @@ def collect(args, jobs, settings):
         for loss, runs in rows.items():
             entry = OrderedDict(loss=loss, seeds=[r['seed'] for r in runs])
             for key in ('IoU', 'PA', 'OII'):
-                values = [r['run'].last().get(key) for r in runs]
-                entry[key] = values
-            entry['best_IoU'] = [r['run'].best('IoU')['IoU']
-                                 if r['run'].best('IoU') else None
-                                 for r in runs]
-            reach = []
-            for r in runs:
-                hit = next((v['iter'] for v in r['run'].val
-                            if usable is not None and
-                            isinstance(v.get('IoU'), (int, float)) and
-                            v['IoU'] >= usable), None)
-                reach.append(hit)
-            entry['iters_to_usable'] = reach
+                entry[key] = [r['run'].last().get(key) for r in runs]
+            entry['best_IoU'] = [r['plateau']['best'] for r in runs]
+            entry['best_iter'] = [r['plateau']['best_iter'] for r in runs]
+            entry['plateaued'] = [r['plateau']['plateaued'] for r in runs]
+            entry['last_quarter_change'] = [r['plateau']['change']
+                                            for r in runs]
+            entry['iters_to_usable'] = [
+                next((v['iter'] for v in r['run'].val
+                      if usable is not None and finite(v.get('IoU')) and
+                      v['IoU'] >= usable), None) for r in runs]
             entry['seconds'] = [r['seconds'] for r in runs
                                 if r['seconds'] is not None]
             entry['work_dirs'] = [r['run'].work_dir for r in runs]
             entries[loss] = entry
-        table[setting] = dict(usable_iou=usable, rows=entries)
+        # Paired by seed, against the other losses of the comparison (the
+        # stock BCE and the paper's four), on the final validation IoU.
+        final = {loss: dict(zip(e['seeds'], e['IoU']))
+                 for loss, e in entries.items()}
+        contenders = [loss for loss in [STOCK] + MAIN_LOSSES
+                      if loss in entries]
+        paired = OrderedDict(
+            (loss, paired_differences(final, loss, contenders))
+            for loss in PAIRED if loss in entries)
+        flags = [p for e in entries.values() for p in e['plateaued']]
+        table[setting['name']] = dict(
+            iters=iters, val_interval=setting['val_interval'],
+            usable_iou=usable, rows=entries, paired=paired,
+            at_plateau=bool(flags) and all(flags),
+            minutes=sum(sum(e['seconds']) for e in entries.values()) / 60)
     return table
-
-
-def run_guidance(args, roots):
-    """OII guidance of α (``--guidance-loss``) on U-Net / synthetic.
-
-    Three ways to the same target, each counted in trainings:
-    ``tools/oii_search.py`` bisection (one training per α) and grid, and
-    the online ``OIIBisectionHook`` (α moved between validation rounds of a
-    single training of the same budget).
-    """
-    loss = args.guidance_loss
-    out = osp.join(args.out, 'guidance', loss_slug(loss))
-    config = write_config(osp.join(args.out, 'configs',
-                                   f'unet_{loss_slug(loss)}_guidance.py'),
-                          'unet', roots['synthetic'], loss,
-                          args.seeds[0], args)
-
-    def search(mode, extra):
-        work_dir = osp.join(out, mode)
-        os.makedirs(work_dir, exist_ok=True)
-        tool(args, 'tools/oii_search.py', config, '--work-dir', work_dir,
-             '--interval', 0.1, 0.9, '--target', *args.target, *extra,
-             log=osp.join(out, f'{mode}.log'))
-        with open(osp.join(work_dir, 'search.json')) as f:
-            state = json.load(f)
-        steps = [s for s in state['steps'] if s['status'] == 'done']
-        # The trainings' own times: a resumed search reuses finished steps.
-        seconds = sum(s.get('seconds') or 0.0 for s in steps)
-        return dict(trainings=state['trainings'], seconds=seconds,
-                    result=state['result'],
-                    steps=[{k: s.get(k) for k in ('alpha', 'IoU', 'PA',
-                                                  'OII')}
-                           for s in steps])
-
-    # The three are independent: with --jobs 2 they share the cores.
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = OrderedDict([
-            ('bisection', pool.submit(search, 'bisection',
-                                      ['--max-steps', args.max_steps])),
-            ('grid', pool.submit(search, 'grid', ['--grid', args.grid])),
-            ('hook', pool.submit(run_hook_guidance, args, roots, out)),
-        ])
-        return OrderedDict((mode, f.result()) for mode, f in
-                           futures.items())
-
-
-def run_hook_guidance(args, roots, out):
-    """One training with ``OIIBisectionHook``; its α trace per round."""
-    hook = dict(type='OIIBisectionHook', low=0.1, high=0.9,
-                target=tuple(args.target), max_steps=args.hook_steps,
-                start_round=args.hook_warmup)
-    config = write_config(
-        osp.join(args.out, 'configs', f'unet_{loss_slug(args.guidance_loss)}'
-                 '_hook.py'), 'unet',
-        roots['synthetic'], args.guidance_loss, args.seeds[0], args,
-        extra=f'custom_hooks = [{hook!r}]\n')
-    job = dict(config=config, work_dir=osp.join(out, 'hook'))
-    run_training(args, job)
-    return hook_trace(job['work_dir'], args.target, job['seconds'])
 
 
 def hook_trace(work_dir, target, seconds=None):
@@ -484,12 +490,6 @@ def hook_trace(work_dir, target, seconds=None):
 # --------------------------------------------------------------------------
 # Markdown
 # --------------------------------------------------------------------------
-def _in_target(record, target):
-    """Whether a record's OII is in the target (the bisection's test)."""
-    oii = record.get('OII')
-    return finite(oii) and OIIBisection(target=target).in_target(oii)
-
-
 def _fmt_iters(values):
     hit = [v for v in values if v is not None]
     text = fmt_mean_std(hit, 0) if hit else 'not reached'
@@ -498,8 +498,23 @@ def _fmt_iters(values):
     return text
 
 
-def markdown(args, table, guidance, elapsed, data_note):
-    """``compare_losses.md``: one table per setting, then the guidance."""
+def _fmt_plateau(entry):
+    flags = entry['plateaued']
+    known = [f for f in flags if f is not None]
+    if not known:
+        return 'unknown'
+    return f'{sum(known)}/{len(flags)}'
+
+
+def _fmt_paired(p, setting_block):
+    diffs = ', '.join(f'{d:+.3f}' for d in p['diffs'])
+    return (f'{p["mean"]:+.3f} ± {p["std"]:.3f} (per seed {diffs}; '
+            f'{p["wins"]} of {len(p["diffs"])} seeds favour it, '
+            f'{p["losses"]} favour {p["best_other"]})')
+
+
+def markdown(args, table, elapsed, data_note):
+    """``compare_losses.md``: one table per setting."""
     lines = [
         '# CPU-scale comparison of the losses',
         '',
@@ -509,9 +524,10 @@ def markdown(args, table, guidance, elapsed, data_note):
         f'{os.cpu_count()} cores, {args.jobs} training(s) at a time with '
         f'{args.threads} thread(s) each; total {elapsed / 60:.1f} min.',
         '',
-        f'- Budget: {args.iters} iterations, batch {args.batch_size}, SGD '
-        f'lr {args.lr:g} poly, validation every {args.val_interval} iterations; '
-        f'seeds {", ".join(map(str, args.seeds))}.',
+        f'- Budget: each setting\'s own iterations (below), batch '
+        f'{args.batch_size}, SGD lr {args.lr:g} poly; seeds '
+        f'{", ".join(map(str, args.seeds))} (reference losses: the first '
+        f'{args.reference_seeds}).',
         f'- Data: {data_note}',
         f'- {STOCK}: mmseg\'s own `CrossEntropyLoss(use_sigmoid=True)` on '
         'the binary head, the loss a user would otherwise pick.',
@@ -520,12 +536,22 @@ def markdown(args, table, guidance, elapsed, data_note):
         'γ_FT = 0.75, γ_DIBE_Reg = 1.5, γ_Focal = γ_DIBE = 2, λ = 0.75, '
         'θ = 0.5; no per-loss tuning (unlike the paper\'s Table 5).',
         '- IoU / PA / OII: last validation, mean ± sample std over the '
-        'seeds; best IoU: best validation of each run, averaged. '
-        '"Iters to usable": first validation whose IoU reaches the usable '
-        'level of the setting (mean over the seeds that reached it).',
+        'seeds; best IoU: best validation of each run (averaged) and its '
+        'iteration. "Iters to usable": first validation whose IoU reaches '
+        'the usable level of the setting (mean over the seeds that '
+        'reached it).',
+        f'- Plateaued: runs whose validation IoU changed by less than '
+        f'{args.plateau_tol:g} over the last quarter of the training (from '
+        'the last validation at or before 75 % of the iterations to the '
+        'last one). A setting where every run plateaued is labelled "at '
+        'plateau"; otherwise "fixed budget, early training", and its table '
+        'says which loss learns faster, not which is better.',
+        f'- Paired: per seed, final IoU of {" / ".join(PAIRED)} minus that '
+        'of the best other loss of the comparison (the one of highest mean '
+        f'final IoU among {STOCK} and the paper\'s four), same seed.',
         '- These are small models trained for minutes on a CPU: they show '
-        'the tools working end to end and the direction of effects, not '
-        'the paper\'s numbers (see configs/dibe/README.md).',
+        'the direction of effects, not the paper\'s numbers (see '
+        'configs/dibe/README.md).',
         '',
     ]
     for setting, block in table.items():
@@ -534,111 +560,37 @@ def markdown(args, table, guidance, elapsed, data_note):
         how = ('absolute --usable-iou' if args.usable_iou is not None else
                f'{args.usable_frac:g} x the best mean final IoU, at least '
                f'{args.usable_floor:g}')
-        lines += [f'## {setting}', '',
-                  f'Usable IoU: {level} ({how}).', '',
-                  '| Loss | Seeds | IoU | PA | OII | best IoU | '
-                  'Iters to usable IoU | s / training |',
-                  '|---|---|---|---|---|---|---|---|']
+        label = ('at plateau' if block['at_plateau'] else
+                 'fixed budget, early training')
+        lines += [f'## {setting}: {label}', '',
+                  f'{block["iters"]} iterations, validation every '
+                  f'{block["val_interval"]}; usable IoU {level} ({how}); '
+                  f'cost {block["minutes"]:.0f} min of trainings.', '',
+                  '| Loss | Seeds | IoU | PA | OII | best IoU | best at iter '
+                  '| plateaued | Iters to usable IoU | s / training |',
+                  '|---|---|---|---|---|---|---|---|---|---|']
         for loss, e in block['rows'].items():
             secs = mean_std(e['seconds'])[0]
             cells = [loss, str(len(e['seeds'])), fmt_mean_std(e['IoU']),
                      fmt_mean_std(e['PA']), fmt_mean_std(e['OII']),
                      fmt_mean_std(e['best_IoU']),
+                     fmt_mean_std(e['best_iter'], 0), _fmt_plateau(e),
                      _fmt_iters(e['iters_to_usable']),
                      f'{secs:.0f}' if secs is not None else '-']
             lines.append('| ' + ' | '.join(cells) + ' |')
         lines.append('')
-    if guidance:
-        b, g = guidance.get('bisection'), guidance.get('grid')
-        lines += [f'## OII guidance vs grid search of α '
-                  f'({args.guidance_loss}, U-Net, '
-                  'synthetic)', '',
-                  f'Interval [0.1, 0.9], target OII ({args.target[0]:g}, '
-                  f'{args.target[1]:g}), bisection of at most '
-                  f'{args.max_steps} steps against a grid of '
-                  f'{args.grid + 1} α' + (' (the same resolution, 2^m + 1)'
-                                         if args.grid == 2 ** args.max_steps
-                                         else ' (the paper\'s Table 3 '
-                                         'compares with a 5-point grid)')
-                  + '; one '
-                  f'training per α, seed {args.seeds[0]}, '
-                  f'`tools/oii_search.py`.', '',
-                  '| Search | Trainings | α tried | α with OII in target | '
-                  'selected α | IoU | PA | OII | wall time (min) |',
-                  '|---|---|---|---|---|---|---|---|---|']
-        for mode, block in (('bisection', b), ('grid', g)):
-            if not block:
+        for loss, p in block['paired'].items():
+            if p is None:
                 continue
-            steps = block['steps']
-            res = block['result'] or {}
-            if mode == 'grid':
-                alpha = res.get('best_iou_alpha')
-                note = ' (best IoU)'
-            else:
-                alpha = res.get('alpha')
-                note = (' (OII in target)' if res.get('converged') else
-                        ' (steps used up)')
-            chosen = next((s for s in steps if alpha is not None and
-                           abs(s['alpha'] - alpha) < 1e-9), None)
-            tried = ', '.join(f'{s["alpha"]:g}' for s in steps)
-            hits = ', '.join(f'{s["alpha"]:g}' for s in steps
-                             if _in_target(s, args.target)) or 'none'
-            lines.append(
-                f'| {mode} | {block["trainings"]} | {tried} | {hits} | '
-                + (f'{alpha:g}{note}' if alpha is not None else '-') + ' | '
-                + ' | '.join(f'{chosen[k]:.3f}' if chosen and
-                             finite(chosen.get(k)) else '-'
-                             for k in ('IoU', 'PA', 'OII'))
-                + f' | {block["seconds"] / 60:.1f} |')
-        h = guidance.get('hook')
-        if h:
-            guided = [r for r in h['rounds'] if r['decision'] != 'warm-up'
-                      and finite(r.get('alpha'))]
-            tried = ', '.join(f'{r["alpha"]:g}' for r in guided
-                              if not r['decision'].startswith('α fixed'))
-            hits = ', '.join(f'{r["alpha"]:g} (round {r["round"]})'
-                             for r in guided
-                             if _in_target(r, args.target)) or 'none'
-            note = (' (OII in target)' if h['converged'] else
-                    ' (steps used up)' if h.get('done') else
-                    ' (training ended first)' if guided else
-                    ' (no round after the warm-up)')
-            secs = (f'{h["seconds"] / 60:.1f}' if h.get('seconds')
-                    else '-')
-            lines.append(
-                f'| online hook | 1 | {tried} | {hits} | '
-                + (f'{h["alpha"]:g}{note}' if finite(h.get('alpha'))
-                   else '-') + ' | '
-                + ' | '.join(f'{h["final"][k]:.3f}'
-                             if finite(h['final'].get(k)) else '-'
-                             for k in ('IoU', 'PA', 'OII'))
-                + f' (end of training) | {secs} |')
-        lines.append('')
-        if h:
-            lines += [f'Online hook (`OIIBisectionHook`, at most '
-                      f'{args.hook_steps} steps after {args.hook_warmup} '
-                      f'warm-up rounds), one training of {args.iters} '
-                      'iterations, α per validation round:', '',
-                      '| round | iter | α used | IoU | PA | OII | hook |',
-                      '|---:|---:|---:|---:|---:|---:|---|']
-            for r in h['rounds']:
-                lines.append('| ' + ' | '.join(
-                    [str(r['round']), str(r['iter'])]
-                    + [f'{r[k]:.3f}' if finite(r.get(k)) else '-'
-                       for k in ('alpha', 'IoU', 'PA', 'OII')]
-                    + [r['decision']]) + ' |')
+            lines.append(f'- {loss} − {p["best_other"]} (final IoU): '
+                         + _fmt_paired(p, block))
+        if any(p for p in block['paired'].values()):
             lines.append('')
-        if b and g:
-            per_alpha = '; '.join(
-                f'α={s["alpha"]:g}: IoU {s["IoU"]:.3f}, OII {s["OII"]:.3f}'
-                for s in g['steps'] if isinstance(s.get('IoU'), float)
-                and isinstance(s.get('OII'), float))
-            lines += [f'Grid, every α: {per_alpha}.', '']
     return '\n'.join(lines)
 
 
 def run_benchmark(args):
-    """The whole benchmark: data, trainings, guidance, report and curves.
+    """The whole benchmark: data, trainings, report and curves.
 
     Args:
         args (argparse.Namespace): The parsed command line of
@@ -655,34 +607,35 @@ def run_benchmark(args):
     if osp.isfile(previous):
         with open(previous) as f:
             earlier = float(json.load(f).get('elapsed_s') or 0.0)
-    roots = prepare_data(args)
     settings = settings_for(args)
+    roots = prepare_data(args, {s['data'] for s in settings})
     jobs = plan_trainings(args, settings, roots)
     data_note = (f'synthetic hidden cracks, {args.num_train} train / '
                  f'{args.num_val} val images of 64x64, FG:BG about '
                  f'1:{round(1 / args.ratio)}')
-    if roots.get('mt_blowhole'):
-        data_note += ('; MTSDD Blowhole converted by '
-                      '`tools/dataset_converters/mtsdd.py` (68 train / 47 '
-                      'val whole images), long side scaled to 128, 64x64 '
-                      'training crops')
-    print(f'compare_losses: {len(jobs)} trainings of {args.iters} '
-          f'iterations, {args.jobs} at a time -> {args.out}')
+    if roots.get('mt_blowhole') or roots.get('mt_crack'):
+        data_note += ('; MTSDD (github.com/abin24/Magnetic-tile-defect-'
+                      'datasets.) Blowhole (68 train / 47 val images) and '
+                      'Crack (34 / 23) converted by '
+                      '`tools/dataset_converters/mtsdd.py`; native settings: '
+                      '128x128 training crops at the images\' own '
+                      'resolution, validation on the whole images')
+    print(f'compare_losses: {len(jobs)} trainings, {args.jobs} at a time '
+          f'-> {args.out}')
     if args.dry_run:
         for job in jobs:
             print(f'  {job["setting"]:24s} {job["loss"]:11s} seed '
-                  f'{job["seed"]}  {job["config"]}')
+                  f'{job["seed"]}  {job["iters"]} it  {job["config"]}')
         return
-    guidance = OrderedDict()
 
     def write(table):
         elapsed = earlier + time.time() - start
-        text = markdown(args, table, guidance, elapsed, data_note)
+        text = markdown(args, table, elapsed, data_note)
         with open(osp.join(args.out, 'compare_losses.md'), 'w') as f:
             f.write(text + '\n')
         with open(osp.join(args.out, 'compare_losses.json'), 'w') as f:
-            json.dump(dict(args=vars(args), elapsed_s=elapsed, table=table,
-                           guidance=guidance), f, indent=1, default=str)
+            json.dump(dict(args=vars(args), elapsed_s=elapsed, table=table),
+                      f, indent=1, default=str)
 
     done = 0
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -693,14 +646,10 @@ def run_benchmark(args):
             print(f'[{done}/{len(jobs)}] {job["setting"]} {job["loss"]} '
                   f'seed {job["seed"]}: {state}', flush=True)
             write(collect(args, jobs, settings))
-    table = collect(args, jobs, settings)
-    if args.guidance:
-        print('compare_losses: OII guidance vs grid search ...', flush=True)
-        guidance.update(run_guidance(args, roots))
-    write(table)
+    write(collect(args, jobs, settings))
     # The model-zoo tables and curves of every run, with the project's tools.
     run_dirs = [job['work_dir'] for job in jobs
-                if finished(job['work_dir'], args.iters)]
+                if finished(job['work_dir'], job['iters'])]
     if run_dirs:
         tool(args, 'tools/analysis/report.py', *run_dirs, '--out',
              osp.join(args.out, 'report.md'))
@@ -708,11 +657,11 @@ def run_benchmark(args):
             dirs = [j['work_dir'] for j in jobs
                     if j['setting'] == setting['name'] and
                     j['seed'] == args.seeds[0] and
-                    finished(j['work_dir'], args.iters)]
+                    finished(j['work_dir'], j['iters'])]
             if dirs:
                 tool(args, 'tools/analysis/plot_curves.py', *dirs, '--keys',
-                     'IoU', 'OII', 'PA', '--target', *args.target,
-                     '--title', f'{setting["name"]}, seed {args.seeds[0]}',
+                     'IoU', 'OII', 'PA', '--title',
+                     f'{setting["name"]}, seed {args.seeds[0]}',
                      '--out', osp.join(args.out,
                                        f'curves_{slug(setting["name"])}.png'))
     print(f'compare_losses: done in {(time.time() - start) / 60:.1f} min; '

@@ -65,3 +65,94 @@ def summarize(group: Sequence[Run], best_key: str = 'IoU') -> dict:
         summary['best'][key] = [r.get(key) for r in best if r]
         summary['last'][key] = [r.get(key) for r in last if r]
     return summary
+
+
+def plateau(val_records: Sequence[dict], max_iters: int, key: str = 'IoU',
+            tol: float = 0.01, last_frac: float = 0.25) -> dict:
+    """Whether a training's validation ``key`` had stopped moving.
+
+    Definition (the loss comparison's): the run *plateaued* when the
+    validation ``key`` changed by less than ``tol`` (absolute) over the
+    last ``last_frac`` of the training: from the last validation at or
+    before iteration ``(1 - last_frac) * max_iters`` to the last
+    validation.
+
+    Args:
+        val_records (Sequence[dict]): Validation records with ``iter`` and
+            ``key`` (:attr:`Run.val`), in training order.
+        max_iters (int): The training's iterations.
+        key (str): The metric. Default: ``'IoU'``.
+        tol (float): Largest change that still counts as a plateau.
+        last_frac (float): The share of the training at its end that is
+            examined, in ``(0, 1)``.
+
+    Returns:
+        dict: ``plateaued`` (bool, or None when fewer than two validations
+        span the window), ``change`` (last minus window start), ``from_iter``
+        and ``to_iter``, and ``best_iter`` / ``best`` (the best validation of
+        the run).
+
+    Raises:
+        ValueError: If ``last_frac`` or ``tol`` is out of range.
+    """
+    if not 0 < last_frac < 1:
+        raise ValueError(f'last_frac must be in (0, 1), got {last_frac}')
+    if tol <= 0:
+        raise ValueError(f'tol must be positive, got {tol}')
+    records = [r for r in val_records if finite(r.get(key))]
+    out = dict(plateaued=None, change=None, from_iter=None, to_iter=None,
+               best_iter=None, best=None)
+    if not records:
+        return out
+    best = max(records, key=lambda r: r[key])
+    out.update(best_iter=best['iter'], best=best[key])
+    start_iter = (1 - last_frac) * max_iters
+    before = [r for r in records if r['iter'] <= start_iter]
+    last = records[-1]
+    if not before or before[-1] is last:
+        return out
+    start = before[-1]
+    change = last[key] - start[key]
+    out.update(plateaued=abs(change) < tol, change=change,
+               from_iter=start['iter'], to_iter=last['iter'])
+    return out
+
+
+def paired_differences(values: dict, of: str, others: Sequence[str]) -> dict:
+    """Per-seed differences of one loss against the best other one.
+
+    "Best other" is the loss among ``others`` with the highest mean over
+    the seeds it shares with ``of``; the comparison is paired by seed (the
+    same seed gives the same initial weights and data order to every loss).
+
+    Args:
+        values (dict): ``{loss: {seed: value}}``.
+        of (str): The loss compared.
+        others (Sequence[str]): The candidates for the best other loss.
+
+    Returns:
+        dict or None: ``best_other``, ``seeds``, ``diffs`` (per seed,
+        ``of`` minus best other), ``mean`` / ``std`` of the diffs, ``wins``
+        (seeds where ``of`` is higher), ``losses`` (seeds where it is
+        lower); None when no other loss shares a seed with ``of``.
+    """
+    mine = {s: v for s, v in values.get(of, {}).items() if finite(v)}
+    best_other, best_mean = None, None
+    for other in others:
+        if other == of:
+            continue
+        shared = [values.get(other, {}).get(s) for s in mine]
+        shared = [v for v in shared if finite(v)]
+        if len(shared) < len(mine) or not shared:
+            continue
+        m = sum(shared) / len(shared)
+        if best_mean is None or m > best_mean:
+            best_other, best_mean = other, m
+    if best_other is None:
+        return None
+    seeds = sorted(mine)
+    diffs = [mine[s] - values[best_other][s] for s in seeds]
+    mean, std = mean_std(diffs)
+    return dict(best_other=best_other, seeds=seeds, diffs=diffs, mean=mean,
+                std=std, wins=sum(d > 0 for d in diffs),
+                losses=sum(d < 0 for d in diffs))
