@@ -1,8 +1,7 @@
 """CPU-scale comparison of the losses, with the loss a user would otherwise
 pick (mmseg's stock sigmoid cross-entropy) first.
 
-    python benchmarks/compare_losses.py --jobs 2 --threads 1 \
-        --out benchmarks/results/cpu_comparison
+    python benchmarks/compare_losses.py --out work_dirs/compare_losses
     python benchmarks/compare_losses.py --quick --out work_dirs/compare_quick
 
 What it does, with the project's real configs and tools only:
@@ -117,11 +116,17 @@ def parse_args(argv=None):
                         help='a run has plateaued when its validation IoU '
                         'changed by less than this over the last quarter of '
                         'the training')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='trainings run at the same time')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='trainings run at the same time (default 2: '
+                        'two one-thread trainings side by side get more '
+                        'done on 2 cores than one with two threads, '
+                        'docs/results.md)')
     parser.add_argument('--threads', type=int, default=None,
                         help='OMP threads per training (default: '
                         'cores / jobs, at most 2)')
+    parser.add_argument('--metafile', default=None,
+                        help='add the measured rows, marked CPU-scale, to '
+                        'this metafile (e.g. configs/dibe/metafile.yaml)')
     parser.add_argument('--dry-run', action='store_true',
                         help='write data and configs, print the plan, train '
                         'nothing')

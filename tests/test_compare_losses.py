@@ -32,7 +32,7 @@ def test_dry_run_writes_loadable_configs(tmp_path):
     out = tmp_path / 'cmp'
     proc = run_tool('benchmarks/compare_losses.py', '--quick', '--dry-run',
                     '--num-train', 4, '--num-val', 2, '--out', out)
-    assert 'compare_losses: 5 trainings, 1 at a time' in proc.stdout
+    assert 'compare_losses: 5 trainings, 2 at a time' in proc.stdout
     # mmseg's stock BCE is listed first.
     plan = [line.split()[3] for line in proc.stdout.splitlines()
             if line.startswith('  U-Net')]
@@ -240,3 +240,39 @@ def test_plateau_definition():
     assert plateau(val[:1], 400)['plateaued'] is None
     with pytest.raises(ValueError, match='last_frac'):
         plateau(val, 400, last_frac=1.0)
+
+
+def test_measured_rows_go_to_the_metafile_and_stay(tmp_path):
+    from mmseg_dibe.analysis.metafile import merge_models, update_metafile
+    args = driver.parse_args(['--quick', '--losses', 'bce', 'dibe'])
+    setting = dict(name='U-Net / synthetic', model='unet', data='synthetic',
+                   losses=['BCE (mmseg)', 'DIBE'], iters=40, val_interval=10)
+    slug = loss_comparison.loss_slug
+    jobs = [dict(setting=setting['name'], loss=loss, seed=seed, iters=40,
+                 work_dir=_run_dir(tmp_path, f'{slug(loss)}_s{seed}', seed,
+                                   [0.1, 0.2, 0.3, 0.3 + seed / 10], 40))
+            for loss in setting['losses'] for seed in (0, 1)]
+    table = loss_comparison.collect(args, jobs, [setting])
+    models = loss_comparison.metafile_models(args, table, [setting])
+    assert [m['Name'] for m in models] == ['cpu_unet_bce', 'cpu_unet_dibe']
+    stock = models[0]
+    assert stock['Config'] == loss_comparison.MODELS['unet'][0]
+    assert stock['Metadata']['Setting'].startswith('CPU-scale')
+    assert stock['Metadata']['Training Resources'].startswith('2 CPU cores')
+    assert stock['Metadata']['Seeds'] == [0, 1]
+    assert stock['Results']['Metrics']['IoU'] == pytest.approx(0.35)
+    assert stock['Results']['Metrics']['Plateaued'] == '1/2'
+    path = tmp_path / 'metafile.yaml'
+    with pytest.raises(FileNotFoundError):
+        merge_models(str(path), models)
+    update_metafile(str(path), str(REPO / 'configs' / 'demo'), [], [],
+                    repo=str(REPO))
+    merge_models(str(path), models)
+    merge_models(str(path), models[1:])  # replaced by name, not repeated
+    # Rewriting the metafile from the configs keeps the CPU-scale rows.
+    data = update_metafile(str(path), str(REPO / 'configs' / 'demo'), [],
+                           [], repo=str(REPO))
+    names = [m['Name'] for m in data['Models']]
+    assert names.count('cpu_unet_bce') == names.count('cpu_unet_dibe') == 1
+    with pytest.raises(ValueError, match='Setting'):
+        merge_models(str(path), [dict(Name='x', Metadata={})])

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..engine.hooks.oii_bisection_hook import STATE_FILE
 from ..guidance.bisection import OIIBisection
 from ..losses.catalog import BY_PAPER_NAME, LOSSES as CATALOG
+from .metafile import merge_models
 from .stats import fmt_mean_std, mean_std, paired_differences, plateau
 from .workdir import Run, finite
 
@@ -487,6 +488,58 @@ def hook_trace(work_dir, target, seconds=None):
                 final={k: last.get(k) for k in ('IoU', 'PA', 'OII')})
 
 
+def metafile_models(args, table, settings):
+    """Metafile ``Models`` entries of the measured rows, one per (setting,
+    loss), marked with their setting (CPU-scale, reduced model, 2 CPU
+    cores) so that they are never mistaken for the GPU configs' results.
+
+    Returns:
+        list[OrderedDict]: For :func:`..metafile.merge_models`.
+    """
+    by_name = {s['name']: s for s in settings}
+    models = []
+    for name, block in table.items():
+        setting = by_name[name]
+        base, _ = MODELS[setting['model']]
+        run = Run(next(iter(block['rows'].values()))['work_dirs'][0])
+        for loss, e in block['rows'].items():
+            metrics = OrderedDict()
+            for key in ('IoU', 'PA', 'OII'):
+                mean, std = mean_std(e[key])
+                if mean is not None:
+                    metrics[key] = round(mean, 4)
+                    metrics[f'{key} std'] = round(std, 4)
+            best, _ = mean_std(e['best_IoU'])
+            if best is not None:
+                metrics['IoU (best)'] = round(best, 4)
+            metrics['Plateaued'] = _fmt_plateau(e)
+            secs = mean_std(e['seconds'])[0]
+            meta = OrderedDict([
+                ('Setting', 'CPU-scale, reduced model '
+                 '(benchmarks/compare_losses.py), not the paper\'s protocol'),
+                ('Training Data', run.dataset()),
+                ('Batch Size', args.batch_size),
+                ('Architecture', [run.backbone(), run.method()]),
+                ('Loss', f'{loss}: {LOSSES[loss]}'),
+                ('Crop Size', run.crop_size()),
+                ('Schedule', f'{block["iters"]} iters, bs {args.batch_size}, '
+                 f'SGD lr {args.lr:g} poly'),
+                ('Training Resources', f'2 CPU cores ({args.jobs} '
+                 f'training(s) at a time, {args.threads} thread(s) each)'),
+                ('Seeds', list(e['seeds'])),
+            ])
+            if secs is not None:
+                meta['Seconds per training'] = round(secs)
+            models.append(OrderedDict([
+                ('Name', f'cpu_{setting["model"]}_{loss_slug(loss)}'),
+                ('In Collection', 'DIBE'),
+                ('Results', OrderedDict([
+                    ('Task', 'Semantic Segmentation'),
+                    ('Dataset', run.dataset()), ('Metrics', metrics)])),
+                ('Config', base), ('Metadata', meta)]))
+    return models
+
+
 # --------------------------------------------------------------------------
 # Markdown
 # --------------------------------------------------------------------------
@@ -646,7 +699,10 @@ def run_benchmark(args):
             print(f'[{done}/{len(jobs)}] {job["setting"]} {job["loss"]} '
                   f'seed {job["seed"]}: {state}', flush=True)
             write(collect(args, jobs, settings))
-    write(collect(args, jobs, settings))
+    table = collect(args, jobs, settings)
+    write(table)
+    if args.metafile and table:
+        merge_models(args.metafile, metafile_models(args, table, settings))
     # The model-zoo tables and curves of every run, with the project's tools.
     run_dirs = [job['work_dir'] for job in jobs
                 if finished(job['work_dir'], job['iters'])]

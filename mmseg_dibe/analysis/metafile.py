@@ -34,8 +34,10 @@ METAFILE_HEADER = (
     'for the\n# paper\'s numbers).\n')
 
 
-def _metafile_model(name: str, rel_config: str, run: Run,
-                    summary: Optional[dict], repo: str) -> 'OrderedDict':
+def metafile_model(name: str, rel_config: str, run: Run,
+                   summary: Optional[dict], repo: str) -> 'OrderedDict':
+    """One ``Models`` entry: a config and, with ``summary``
+    (:func:`..stats.summarize`), the results of its runs."""
     meta = OrderedDict()
     meta['Training Data'] = run.dataset()
     batch = run.batch_size()
@@ -73,7 +75,50 @@ def _metafile_model(name: str, rel_config: str, run: Run,
     return model
 
 
-def _yaml_dump(data) -> str:
+#: Metadata key of models measured in another setting than the configs of
+#: the folder (e.g. "CPU-scale, reduced model"); update_metafile keeps them.
+SETTING = 'Setting'
+
+
+def merge_models(path: str, models: Sequence[dict]) -> dict:
+    """Add or replace ``models`` (by ``Name``) in the metafile ``path``.
+
+    Each model must carry ``Metadata[SETTING]`` so that a later
+    :func:`update_metafile` of the configs keeps it.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist (write it with
+            :func:`update_metafile` first).
+        ValueError: If a model has no ``Metadata[SETTING]``.
+    """
+    import yaml
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'metafile {path} not found')
+    for model in models:
+        if SETTING not in (model.get('Metadata') or {}):
+            raise ValueError(f'model {model.get("Name")!r} has no Metadata '
+                             f'{SETTING!r}')
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    new = {m['Name']: m for m in models}
+    kept = [m for m in data.get('Models', []) if m['Name'] not in new]
+    data['Models'] = kept + list(models)
+    collection = (data.get('Collections') or [OrderedDict(COLLECTION)])[0]
+    datasets = list((collection.get('Metadata') or {}).get(
+        'Training Data', []))
+    for model in models:
+        if model['Metadata']['Training Data'] not in datasets:
+            datasets.append(model['Metadata']['Training Data'])
+    collection.setdefault('Metadata', {})['Training Data'] = datasets
+    data['Collections'] = [collection]
+    with open(path, 'w') as f:
+        f.write(METAFILE_HEADER + yaml_dump(data))
+    return data
+
+
+def yaml_dump(data) -> str:
+    """YAML text of ``data`` with OrderedDicts as plain mappings, keys in
+    their order."""
     import yaml
 
     class Dumper(yaml.SafeDumper):
@@ -128,7 +173,7 @@ def update_metafile(path: str, configs_dir: str, groups: Sequence[list],
             run, summary = by_name[name]
         else:
             run, summary = ConfigOnly(config, num_gpus), None
-        model = _metafile_model(name, rel, run, summary, repo)
+        model = metafile_model(name, rel, run, summary, repo)
         if summary is None and name in old:
             # Keep results measured earlier (e.g. on a GPU machine).
             previous = old[name]
@@ -142,12 +187,18 @@ def update_metafile(path: str, configs_dir: str, groups: Sequence[list],
                 if key in previous:
                     model[key] = previous[key]
         models.append(model)
+    # Results of other settings (e.g. CPU-scale runs of configs/benchmarks,
+    # written by merge_models) are kept: they carry a Metadata "Setting".
+    listed = {m['Name'] for m in models}
+    models += [m for name, m in old.items() if name not in listed and
+               SETTING in (m.get('Metadata') or {})]
+    for model in models:
         if model['Metadata']['Training Data'] not in datasets:
             datasets.append(model['Metadata']['Training Data'])
     collection = OrderedDict(COLLECTION)
     collection['Metadata'] = OrderedDict([('Training Data', datasets)])
     data = OrderedDict([('Collections', [collection]), ('Models', models)])
-    text = METAFILE_HEADER + _yaml_dump(data)
+    text = METAFILE_HEADER + yaml_dump(data)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         f.write(text)

@@ -32,7 +32,7 @@ import time
 from collections import OrderedDict
 
 from ..losses.catalog import BY_TOKEN
-from .metafile import (COLLECTION, _metafile_model, _yaml_dump,
+from .metafile import (COLLECTION, metafile_model, yaml_dump,
                        update_metafile)
 from .stats import fmt_mean_std, group_runs, summarize
 from .tables import render_report, repo_relpath
@@ -510,8 +510,8 @@ def metafile_entries(path, groups, summaries, repo, config_dirs):
         config = next((osp.join(d, run.name + '.py') for d in config_dirs
                        if osp.isfile(osp.join(d, run.name + '.py'))),
                       run.config_path)
-        model = _metafile_model(run.name, repo_relpath(config, repo), run,
-                                summary, repo)
+        model = metafile_model(run.name, repo_relpath(config, repo), run,
+                               summary, repo)
         models.append(model)
         if model['Metadata']['Training Data'] not in datasets:
             datasets.append(model['Metadata']['Training Data'])
@@ -520,7 +520,7 @@ def metafile_entries(path, groups, summaries, repo, config_dirs):
     data = OD([('Collections', [collection]), ('Models', models)])
     with open(path, 'w') as f:
         f.write('# Written by benchmarks/reproduce_paper.py from its work '
-                'directories.\n' + _yaml_dump(data))
+                'directories.\n' + yaml_dump(data))
     return data
 
 
