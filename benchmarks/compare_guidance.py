@@ -23,6 +23,7 @@ import os.path as osp
 from mmseg_dibe.analysis.guidance_comparison import (SETTINGS,
                                                      resolve_defaults,
                                                      run_guidance_comparison)
+from mmseg_dibe.benchmarking.cli import parse_resolved, run_main
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -92,21 +93,11 @@ def parse_args(argv=None):
                         'benchmarks/compare_losses.py)')
     parser.add_argument('--batch-size', type=int, default=8,
                         help='training batch')
-    args = parser.parse_args(argv)
-    try:
-        resolve_defaults(args)
-    except ValueError as e:
-        parser.error(str(e))
-    return args
+    return parse_resolved(parser, resolve_defaults, argv)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    args.repo = REPO
-    try:
-        run_guidance_comparison(args)
-    except (FileNotFoundError, RuntimeError, ValueError) as e:
-        raise SystemExit(f'compare_guidance: {e}')
+    run_main('compare_guidance', parse_args(argv), REPO, run_guidance_comparison)
 
 
 if __name__ == '__main__':

@@ -46,6 +46,7 @@ from mmseg_dibe.analysis.loss_comparison import (LOSSES, MODELS,
                                                  NATIVE_ITERS, loss_arg,
                                                  resolve_defaults,
                                                  run_benchmark)
+from mmseg_dibe.benchmarking.cli import parse_resolved, run_main
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -127,24 +128,17 @@ def parse_args(argv=None):
     parser.add_argument('--metafile', default=None,
                         help='add the measured rows, marked CPU-scale, to '
                         'this metafile (e.g. configs/dibe/metafile.yaml)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='write the tables (and --metafile) from the '
+                        'finished trainings only; train nothing')
     parser.add_argument('--dry-run', action='store_true',
                         help='write data and configs, print the plan, train '
                         'nothing')
-    args = parser.parse_args(argv)
-    try:
-        resolve_defaults(args)
-    except ValueError as e:
-        parser.error(str(e))
-    return args
+    return parse_resolved(parser, resolve_defaults, argv)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    args.repo = REPO
-    try:
-        run_benchmark(args)
-    except (FileNotFoundError, RuntimeError, ValueError) as e:
-        raise SystemExit(f'compare_losses: {e}')
+    run_main('compare_losses', parse_args(argv), REPO, run_benchmark)
 
 
 if __name__ == '__main__':

@@ -6,26 +6,16 @@ The benchmark itself trains for the best part of an hour; these tests check
 what it derives (configs, the online hook's α trace and its Markdown) on a
 dry run and on a hand-written work directory whose numbers are known.
 """
-import importlib.util
 import json
 
 import pytest
 from mmengine.config import Config
 
 from mmseg_dibe.analysis import loss_comparison
-from utils import REPO, run_tool
+from utils import REPO, load_script, run_tool
 
 
-def load_driver():
-    """benchmarks/compare_losses.py as a module (it is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        'compare_losses', REPO / 'benchmarks' / 'compare_losses.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-driver = load_driver()
+driver = load_script('benchmarks/compare_losses.py')
 
 
 def test_dry_run_writes_loadable_configs(tmp_path):

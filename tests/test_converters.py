@@ -345,12 +345,8 @@ def test_dataset_stats_table2(mtsdd_src, tmp_path):
 
 
 def test_imbalance_levels_match_table2():
-    import importlib.util
-    from utils import REPO
-    spec = importlib.util.spec_from_file_location(
-        'dataset_stats', REPO / 'tools' / 'analysis' / 'dataset_stats.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from utils import load_script
+    mod = load_script('tools/analysis/dataset_stats.py')
     # the paper's Table 2: (BG per FG pixel, level)
     for ratio, level in ((2228, 'extreme'), (584, 'high'), (333, 'high'),
                          (191, 'medium'), (113, 'medium'), (25, 'low')):

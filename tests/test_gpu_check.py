@@ -1,6 +1,5 @@
 """tools/gpu_check.py: the pass/fail table, its exit code, and the CPU run
 of every check."""
-import importlib.util
 import re
 import time
 
@@ -8,7 +7,7 @@ import pytest
 import torch
 
 from mmseg_dibe import selfcheck
-from utils import REPO, run_tool
+from utils import REPO, load_script, run_tool
 
 
 def _ok(ctx):
@@ -49,10 +48,7 @@ def test_raising_check_is_a_fail_row_and_the_rest_still_run():
 
 def test_tool_exits_1_when_a_check_fails(monkeypatch, capsys):
     monkeypatch.setattr(selfcheck, 'CHECKS', {'good': _ok, 'bad': _bad})
-    spec = importlib.util.spec_from_file_location(
-        'gpu_check_tool', REPO / 'tools' / 'gpu_check.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/gpu_check.py')
     with pytest.raises(SystemExit) as exc:
         tool.main(['--device', 'cpu'])
     assert exc.value.code == 1

@@ -6,7 +6,6 @@ The benchmark trains for hours; these tests check what it derives on a dry
 run and on work directories written by hand whose numbers are known (as
 tests/test_compare_losses.py does for the hook trace).
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -17,19 +16,10 @@ from mmseg_dibe import OIIBisection
 from mmseg_dibe.analysis import guidance_comparison as gc
 from mmseg_dibe.analysis import loss_comparison
 from mmseg_dibe.engine.hooks.oii_bisection_hook import STATE_FILE
-from utils import REPO
+from utils import REPO, load_script
 
 
-def load_driver():
-    """benchmarks/compare_guidance.py as a module (it is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        'compare_guidance', REPO / 'benchmarks' / 'compare_guidance.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-driver = load_driver()
+driver = load_script('benchmarks/compare_guidance.py')
 TARGET = (0.3, 0.4)
 
 

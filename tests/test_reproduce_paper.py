@@ -2,7 +2,6 @@
 chain (probe, plan, trainings, report, Table 5, metafile) end to end with
 --quick on a tiny CrackForest-layout dataset written here, the rerun that
 skips the finished training, and the budget scaling of the plan."""
-import importlib.util
 import json
 import re
 from types import SimpleNamespace
@@ -14,7 +13,7 @@ from mmengine.config import Config
 from PIL import Image
 
 from mmseg_dibe.analysis import reproduce
-from utils import REPO, run_tool
+from utils import REPO, load_script, run_tool
 
 
 def write_tiny_cfd(root, size=32):
@@ -33,11 +32,7 @@ def write_tiny_cfd(root, size=32):
 
 
 def load_driver():
-    spec = importlib.util.spec_from_file_location(
-        'reproduce_paper', REPO / 'benchmarks' / 'reproduce_paper.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('benchmarks/reproduce_paper.py')
 
 
 @pytest.mark.slow

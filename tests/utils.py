@@ -110,3 +110,14 @@ def pairs(out: Path, split: str):
     anns = sorted(p.stem for p in (out / 'ann_dir' / split).iterdir())
     assert imgs == anns, f'{split}: images and masks differ'
     return imgs
+
+
+def load_script(relpath: str):
+    """A script of the repository (``tools/...py``, ``benchmarks/...py``:
+    not a package) imported as a module, to call its functions."""
+    import importlib.util
+    path = REPO / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

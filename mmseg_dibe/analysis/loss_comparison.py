@@ -691,12 +691,15 @@ def run_benchmark(args):
                       f, indent=1, default=str)
 
     done = 0
+    # --report-only: tables of what is finished, nothing trained.
+    to_run = [j for j in jobs if not args.report_only or
+              finished(j['work_dir'], j['iters'])]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for job in pool.map(lambda j: run_training(args, j), jobs):
+        for job in pool.map(lambda j: run_training(args, j), to_run):
             done += 1
             state = ('skipped (done before)' if job.get('skipped') else
                      f'{job["seconds"]:.0f} s')
-            print(f'[{done}/{len(jobs)}] {job["setting"]} {job["loss"]} '
+            print(f'[{done}/{len(to_run)}] {job["setting"]} {job["loss"]} '
                   f'seed {job["seed"]}: {state}', flush=True)
             write(collect(args, jobs, settings))
     table = collect(args, jobs, settings)
