@@ -26,7 +26,7 @@ final validation of the α = 0.5 run is written as the step's
 trained step (its resume path). The search is given the α = 0.5 run's own
 config, so every step's config differs from it only in α.
 
-Work is ordered seed-major and results (``OUT/compare_guidance.md``,
+Work is ordered seed-major, the offline searches last, and results (``OUT/compare_guidance.md``,
 ``.json`` and the figures) are rewritten after every finished task, so an
 interrupted run has partial tables that say how many seeds are done;
 running the same command again resumes (finished trainings, searches and
@@ -203,7 +203,9 @@ def base_custom_hooks(model, repo):
 
 
 def plan_tasks(args, settings, roots):
-    """Write the configs; the tasks in seed-major order.
+    """Write the configs; the tasks in seed-major order, the offline
+    searches last (the 10-seed rows fill first; the searches reuse the
+    α = 0.5 runs of their seeds).
 
     Each task is a dict with ``id``, ``kind`` (``'train'``,
     ``'calibrate'``, ``'grid'`` or ``'bisection'``), ``role`` (``'fixed'``
@@ -221,7 +223,7 @@ def plan_tasks(args, settings, roots):
     Returns:
         list[dict]: The tasks.
     """
-    tasks = []
+    tasks, offline = [], []
     hooks = {}
     for seed in all_seeds(args):
         for setting in settings:
@@ -267,13 +269,13 @@ def plan_tasks(args, settings, roots):
             if seed in args.offline_seeds:
                 for mode, most in (('grid', args.grid + 1),
                                    ('bisection', args.max_steps)):
-                    tasks.append(dict(
+                    offline.append(dict(
                         common, id=f'{ident}/{mode}', kind=mode, role=mode,
                         after=[fixed_id], trainings=most - 1,
                         config=paths['fixed_config'],
                         work_dir=paths[f'{mode}_dir'],
                         reuses=paths['fixed_dir']))
-    return tasks
+    return tasks + offline
 
 
 def describe_plan(tasks):
