@@ -228,6 +228,11 @@ def test_plateau_definition():
     assert not plateau(val, 400, tol=0.004)['plateaued']
     # Only the last validation in the window: undecided, not "plateaued".
     assert plateau(val[:1], 400)['plateaued'] is None
+    # Flat at zero: never predicted the target, so not a plateau.
+    idle = plateau([dict(iter=i, IoU=0.0) for i in (100, 200, 300, 400)],
+                   400)
+    assert idle['plateaued'] is False and idle['learned'] is False
+    assert idle['change'] == 0.0
     with pytest.raises(ValueError, match='last_frac'):
         plateau(val, 400, last_frac=1.0)
 

@@ -418,6 +418,7 @@ def collect(args, jobs, settings):
             entry['best_IoU'] = [r['plateau']['best'] for r in runs]
             entry['best_iter'] = [r['plateau']['best_iter'] for r in runs]
             entry['plateaued'] = [r['plateau']['plateaued'] for r in runs]
+            entry['learned'] = [r['plateau']['learned'] for r in runs]
             entry['last_quarter_change'] = [r['plateau']['change']
                                             for r in runs]
             entry['iters_to_usable'] = [
@@ -556,7 +557,11 @@ def _fmt_plateau(entry):
     known = [f for f in flags if f is not None]
     if not known:
         return 'unknown'
-    return f'{sum(known)}/{len(flags)}'
+    text = f'{sum(known)}/{len(flags)}'
+    idle = sum(1 for v in entry.get('learned', []) if v is False)
+    if idle:
+        text += f' ({idle} never predicted a target)'
+    return text
 
 
 def _fmt_paired(p, setting_block):
@@ -596,7 +601,9 @@ def markdown(args, table, elapsed, data_note):
         f'- Plateaued: runs whose validation IoU changed by less than '
         f'{args.plateau_tol:g} over the last quarter of the training (from '
         'the last validation at or before 75 % of the iterations to the '
-        'last one). A setting where every run plateaued is labelled "at '
+        'last one); a run whose best IoU stayed below 0.01 never predicted '
+        'the target and has not plateaued. A setting where every run '
+        'plateaued is labelled "at '
         'plateau"; otherwise "fixed budget, early training", and its table '
         'says which loss learns faster, not which is better.',
         f'- Paired: per seed, final IoU of {" / ".join(PAIRED)} minus that '

@@ -68,14 +68,17 @@ def summarize(group: Sequence[Run], best_key: str = 'IoU') -> dict:
 
 
 def plateau(val_records: Sequence[dict], max_iters: int, key: str = 'IoU',
-            tol: float = 0.01, last_frac: float = 0.25) -> dict:
+            tol: float = 0.01, last_frac: float = 0.25,
+            min_best: float = 0.01) -> dict:
     """Whether a training's validation ``key`` had stopped moving.
 
     Definition (the loss comparison's): the run *plateaued* when the
     validation ``key`` changed by less than ``tol`` (absolute) over the
     last ``last_frac`` of the training: from the last validation at or
     before iteration ``(1 - last_frac) * max_iters`` to the last
-    validation.
+    validation. A run whose best ``key`` stayed below ``min_best`` never
+    predicted the target and has not plateaued: it is flat at zero because
+    it has not started learning (``learned`` False).
 
     Args:
         val_records (Sequence[dict]): Validation records with ``iter`` and
@@ -85,12 +88,14 @@ def plateau(val_records: Sequence[dict], max_iters: int, key: str = 'IoU',
         tol (float): Largest change that still counts as a plateau.
         last_frac (float): The share of the training at its end that is
             examined, in ``(0, 1)``.
+        min_best (float): Below this best value the run counts as not
+            started (not plateaued).
 
     Returns:
         dict: ``plateaued`` (bool, or None when fewer than two validations
         span the window), ``change`` (last minus window start), ``from_iter``
         and ``to_iter``, and ``best_iter`` / ``best`` (the best validation of
-        the run).
+        the run), ``learned`` (best ``key`` at least ``min_best``).
 
     Raises:
         ValueError: If ``last_frac`` or ``tol`` is out of range.
@@ -101,11 +106,12 @@ def plateau(val_records: Sequence[dict], max_iters: int, key: str = 'IoU',
         raise ValueError(f'tol must be positive, got {tol}')
     records = [r for r in val_records if finite(r.get(key))]
     out = dict(plateaued=None, change=None, from_iter=None, to_iter=None,
-               best_iter=None, best=None)
+               best_iter=None, best=None, learned=None)
     if not records:
         return out
     best = max(records, key=lambda r: r[key])
-    out.update(best_iter=best['iter'], best=best[key])
+    out.update(best_iter=best['iter'], best=best[key],
+               learned=best[key] >= min_best)
     start_iter = (1 - last_frac) * max_iters
     before = [r for r in records if r['iter'] <= start_iter]
     last = records[-1]
@@ -113,8 +119,8 @@ def plateau(val_records: Sequence[dict], max_iters: int, key: str = 'IoU',
         return out
     start = before[-1]
     change = last[key] - start[key]
-    out.update(plateaued=abs(change) < tol, change=change,
-               from_iter=start['iter'], to_iter=last['iter'])
+    out.update(plateaued=bool(out['learned']) and abs(change) < tol,
+               change=change, from_iter=start['iter'], to_iter=last['iter'])
     return out
 
 
