@@ -72,6 +72,13 @@ def test_full_defaults_fit_the_plan():
         driver.parse_args(['--plateau-tol', '1'])
 
 
+def test_setting_slugs_are_plain_file_names():
+    assert [loss_comparison.slug(s['name']) for s in
+            loss_comparison.settings_for(driver.parse_args([]))] == [
+        'u-net_synthetic', 'u-net_mtsdd-blowhole-native',
+        'u-net_mtsdd-crack-native']
+
+
 def test_losses_are_named_by_the_catalog():
     from mmseg_dibe.losses.catalog import paper_name
     for name, cfg in loss_comparison.LOSSES.items():

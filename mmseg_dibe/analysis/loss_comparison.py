@@ -16,6 +16,7 @@ import json
 import os
 import os.path as osp
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -291,10 +292,11 @@ def loss_slug(name):
 
 
 def slug(text):
-    """'U-Net / MTSDD Blowhole' -> 'u-net_mtsdd-blowhole'."""
-    words = text.lower().replace(' / ', '_').split()
-    return '-'.join(''.join(c if c.isalnum() or c in '-_' else '-'
-                            for c in w) for w in words)
+    """File-name part of a setting: 'U-Net / MTSDD Blowhole (native)' ->
+    'u-net_mtsdd-blowhole-native'."""
+    parts = [re.sub(r'[^a-z0-9]+', '-', part).strip('-')
+             for part in text.lower().split(' / ')]
+    return '_'.join(parts)
 
 
 def plan_trainings(args, settings, roots):
