@@ -41,7 +41,13 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', nargs='+', type=int, default=None,
                         help='seeds of the α = 0.5, calibration and hook '
                         'rows (default 0..9, --quick 0 1)')
-    parser.add_argument('--offline-seeds', nargs='+', type=int, default=None,
+    parser.add_argument('--hook-option', action='append', default=[],
+                        metavar='KEY=VALUE',
+                        help='an OIIBisectionHook argument for the online '
+                        'runs, e.g. --hook-option smooth=3 (repeatable; the '
+                        'rest at the hook defaults). Give a variant its own '
+                        '--out')
+    parser.add_argument('--offline-seeds', nargs='*', type=int, default=None,
                         help='seeds of the offline searches (default 0 1 '
                         '2, --quick 0)')
     parser.add_argument('--target', nargs=2, type=float, default=[0.3, 0.4],

@@ -121,6 +121,27 @@ def test_native_hook_runs_keep_channels_last(tmp_path):
                                           'OIIBisectionHook']
 
 
+
+def test_hook_options_make_a_variant(tmp_path):
+    args = make_args(tmp_path, '--dry-run', '--seeds', '0',
+                     '--offline-seeds', '--hook-option', 'smooth=3',
+                     '--hook-option', 'warmup=None')
+    assert args.hook_options == {'smooth': 3, 'warmup': None}
+    tasks = gc.plan_tasks(args, gc.settings_for(args)[:1],
+                          {'synthetic': args.out})
+    assert not [t for t in tasks if t['kind'] in ('grid', 'bisection')]
+    hook = next(t for t in tasks if t['role'] == 'hook')
+    cfg = Config.fromfile(hook['config']).custom_hooks[-1]
+    assert (cfg['smooth'], cfg['warmup']) == (3, None)
+    assert 'smooth=3' in gc.markdown(args, {}, {}, 0.0)
+    for bad, message in (('smooth', 'KEY=VALUE'), ('smooth=0', 'smooth'),
+                         ('target=(0, 1)', 'set by the benchmark'),
+                         ('speed=2', 'speed')):
+        with pytest.raises(SystemExit):
+            driver.parse_args(['--hook-option', bad])
+        with pytest.raises(ValueError, match=message):
+            gc.parse_hook_options([bad])
+
 # ---------------------------------------------------------------- fakes
 def write_run(work, iters, vals, seconds=60.0, records=None):
     """A finished training's work directory: validation scalars (both

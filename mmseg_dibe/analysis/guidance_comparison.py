@@ -112,6 +112,7 @@ def resolve_defaults(args):
     if not -1 <= args.target[0] < args.target[1] <= 1:
         raise ValueError(f'--target needs -1 <= m0 < m1 <= 1, got '
                          f'{args.target}')
+    args.hook_options = parse_hook_options(args.hook_option)
     if not args.seeds and not args.offline_seeds:
         raise ValueError('--seeds and --offline-seeds are both empty')
     # The searches share the α = 0.5 training only if α = 0.5 is one of
@@ -178,19 +179,55 @@ def seed_paths(args, setting, seed):
 
 
 def hook_dict(args):
-    """The ``OIIBisectionHook`` of the online runs: the interval and the
-    target; everything else at the hook's defaults."""
+    """The ``OIIBisectionHook`` of the online runs: the interval, the
+    target and ``--hook-option`` values; the rest at the hook's defaults."""
     return dict(type='OIIBisectionHook', low=INTERVAL[0], high=INTERVAL[1],
-                target=tuple(args.target))
+                target=tuple(args.target), **args.hook_options)
 
 
-def hook_defaults():
-    """The hook's default arguments (for the Markdown notes)."""
+def hook_defaults(overrides=None):
+    """The hook's arguments as the online runs use them: its defaults with
+    ``overrides`` (``--hook-option``) applied (for the Markdown notes)."""
     params = inspect.signature(OIIBisectionHook.__init__).parameters
-    return OrderedDict((name, p.default) for name, p in params.items()
-                       if name in ('max_steps', 'warmup', 'warmup_rounds',
-                                   'settle_rounds', 'smooth', 'reopen_after',
-                                   'max_reopen'))
+    values = OrderedDict((name, p.default) for name, p in params.items()
+                         if name in ('max_steps', 'warmup', 'warmup_rounds',
+                                     'settle_rounds', 'smooth',
+                                     'reopen_after', 'max_reopen'))
+    values.update(overrides or {})
+    return values
+
+
+def parse_hook_options(items):
+    """``['smooth=3', 'warmup=None']`` -> ``{'smooth': 3, 'warmup': None}``
+    (values read as Python literals, else kept as text), checked by building
+    the hook.
+
+    Raises:
+        ValueError: If an item is not ``KEY=VALUE``, names no argument of
+            ``OIIBisectionHook`` or is refused by it (the message says which).
+    """
+    import ast
+    options = OrderedDict()
+    for item in items or []:
+        key, sep, text = item.partition('=')
+        if not sep or not key:
+            raise ValueError(f'--hook-option {item!r}: expected KEY=VALUE')
+        try:
+            options[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key] = text
+    fixed = ('low', 'high', 'target')
+    for key in options:
+        if key in fixed:
+            raise ValueError(f'--hook-option {key}: set by the benchmark '
+                             f'(interval {INTERVAL}, --target)')
+    try:
+        OIIBisectionHook(low=INTERVAL[0], high=INTERVAL[1], **options)
+    except TypeError as e:
+        raise ValueError(f'--hook-option: {e}') from None
+    except ValueError as e:
+        raise ValueError(f'--hook-option: {e}') from None
+    return options
 
 
 def base_custom_hooks(model, repo):
@@ -697,7 +734,8 @@ def markdown(args, settings, results, elapsed, failures=()):
     """``compare_guidance.md``: per setting the comparison table, the
     offline searches' choices and the hook's seeds."""
     m0, m1 = args.target
-    hook_text = ', '.join(f'{k}={v!r}' for k, v in hook_defaults().items())
+    hook_text = ', '.join(f'{k}={v!r}' for k, v in
+                          hook_defaults(args.hook_options).items())
     lines = [
         '# Three ways to a harmonised output, side by side',
         '',
@@ -726,7 +764,7 @@ def markdown(args, settings, results, elapsed, failures=()):
         'again. It still counts in their trainings.',
         f'- Online: one training with `OIIBisectionHook` (interval '
         f'[{INTERVAL[0]:g}, {INTERVAL[1]:g}], target ({m0:g}, {m1:g}), '
-        f'defaults {hook_text}); its last validation.',
+        f'arguments {hook_text}); its last validation.',
         '- Threshold calibration (`tools/calibrate_threshold.py --target`): '
         'one evaluation pass of the final checkpoint, no training; the '
         'threshold with OII in the target and the best IoU (the closest OII '
