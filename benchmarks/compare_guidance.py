@@ -47,6 +47,9 @@ def parse_args(argv=None):
                         'runs, e.g. --hook-option smooth=3 (repeatable; the '
                         'rest at the hook defaults). Give a variant its own '
                         '--out')
+    parser.add_argument('--hook-only', action='store_true',
+                        help='only the hook rows (hook, hook + calibration): '
+                        'for a hook variant beside a full run')
     parser.add_argument('--offline-seeds', nargs='*', type=int, default=None,
                         help='seeds of the offline searches (default 0 1 '
                         '2, --quick 0)')

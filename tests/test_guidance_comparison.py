@@ -130,6 +130,12 @@ def test_hook_options_make_a_variant(tmp_path):
     tasks = gc.plan_tasks(args, gc.settings_for(args)[:1],
                           {'synthetic': args.out})
     assert not [t for t in tasks if t['kind'] in ('grid', 'bisection')]
+    only = make_args(tmp_path / 'only', '--dry-run', '--seeds', '0',
+                     '--hook-only')
+    only_tasks = gc.plan_tasks(only, gc.settings_for(only)[:1],
+                               {'synthetic': only.out})
+    assert [(t['kind'], t['role']) for t in only_tasks] == [
+        ('train', 'hook'), ('calibrate', 'hook')]
     hook = next(t for t in tasks if t['role'] == 'hook')
     cfg = Config.fromfile(hook['config']).custom_hooks[-1]
     assert (cfg['smooth'], cfg['warmup']) == (3, None)

@@ -277,10 +277,11 @@ def plan_tasks(args, settings, roots):
                          iters=setting['iters'],
                          val_interval=setting['val_interval'])
             fixed_id = f'{ident}/train-fixed'
-            tasks.append(dict(common, id=fixed_id, kind='train', role='fixed',
-                              after=[], trainings=1,
-                              config=paths['fixed_config'],
-                              work_dir=paths['fixed_dir']))
+            if not args.hook_only:
+                tasks.append(dict(common, id=fixed_id, kind='train',
+                                  role='fixed', after=[], trainings=1,
+                                  config=paths['fixed_config'],
+                                  work_dir=paths['fixed_dir']))
             if seed in args.seeds:
                 if setting['model'] not in hooks:
                     hooks[setting['model']] = base_custom_hooks(
@@ -297,13 +298,15 @@ def plan_tasks(args, settings, roots):
                                   config=paths['hook_config'],
                                   work_dir=paths['hook_dir']))
                 for role, after in (('fixed', fixed_id), ('hook', hook_id)):
+                    if role == 'fixed' and args.hook_only:
+                        continue
                     tasks.append(dict(
                         common, id=f'{ident}/calibrate-{role}',
                         kind='calibrate', role=role, after=[after],
                         trainings=0, config=paths[f'{role}_config'],
                         work_dir=paths[f'{role}_dir'],
                         out_dir=paths[f'{role}_calibration']))
-            if seed in args.offline_seeds:
+            if seed in args.offline_seeds and not args.hook_only:
                 for mode, most in (('grid', args.grid + 1),
                                    ('bisection', args.max_steps)):
                     offline.append(dict(
