@@ -511,7 +511,8 @@ def metafile_models(args, table, settings):
                 mean, std = mean_std(e[key])
                 if mean is not None:
                     metrics[key] = round(mean, 4)
-                    metrics[f'{key} std'] = round(std, 4)
+                    if len(e['seeds']) > 1:
+                        metrics[f'{key} std'] = round(std, 4)
             best, _ = mean_std(e['best_IoU'])
             if best is not None:
                 metrics['IoU (best)'] = round(best, 4)
@@ -527,8 +528,9 @@ def metafile_models(args, table, settings):
                 ('Crop Size', run.crop_size()),
                 ('Schedule', f'{block["iters"]} iters, bs {args.batch_size}, '
                  f'SGD lr {args.lr:g} poly'),
-                ('Training Resources', f'2 CPU cores ({args.jobs} '
-                 f'training(s) at a time, {args.threads} thread(s) each)'),
+                ('Training Resources', f'2 CPU cores, {args.threads} '
+                 'thread(s) per training, shared with the other trainings '
+                 'of the benchmark'),
                 ('Seeds', list(e['seeds'])),
             ])
             if secs is not None:
