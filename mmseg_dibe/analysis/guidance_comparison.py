@@ -641,26 +641,22 @@ def collect_setting(args, setting):
         if seed not in args.seeds:
             continue
         fixed = read_fixed(paths['fixed_dir'], sargs.iters)
-        if fixed:
-            rows['fixed']['entries'].append(dict(
-                fixed, seed=seed, trainings=1,
-                minutes=_minutes(fixed['seconds'])))
-            cal = read_calibration(paths['fixed_calibration'])
-            if cal:
-                rows['fixed_calibrated']['entries'].append(dict(
-                    cal, seed=seed, trainings=1,
-                    minutes=_minutes(fixed['seconds'], cal['seconds'])))
         hook = read_hook(paths['hook_dir'], sargs.iters, target)
         if hook:
             hooks[seed] = hook
-            rows['hook']['entries'].append(dict(
-                hook['final'], seed=seed, trainings=1,
-                minutes=_minutes(hook['seconds'])))
-            cal = read_calibration(paths['hook_calibration'])
+        # One training each, then (if done) its calibration: two rows.
+        for role, done, metrics in (('fixed', fixed, fixed),
+                                    ('hook', hook, hook and hook['final'])):
+            if not done:
+                continue
+            rows[role]['entries'].append(dict(
+                metrics, seed=seed, trainings=1,
+                minutes=_minutes(done['seconds'])))
+            cal = read_calibration(paths[f'{role}_calibration'])
             if cal:
-                rows['hook_calibrated']['entries'].append(dict(
+                rows[f'{role}_calibrated']['entries'].append(dict(
                     cal, seed=seed, trainings=1,
-                    minutes=_minutes(hook['seconds'], cal['seconds'])))
+                    minutes=_minutes(done['seconds'], cal['seconds'])))
     for row in rows.values():
         entries = row['entries']
         row['seeds'] = [e['seed'] for e in entries]
