@@ -223,9 +223,7 @@ def parse_hook_options(items):
                              f'(interval {INTERVAL}, --target)')
     try:
         OIIBisectionHook(low=INTERVAL[0], high=INTERVAL[1], **options)
-    except TypeError as e:
-        raise ValueError(f'--hook-option: {e}') from None
-    except ValueError as e:
+    except (TypeError, ValueError) as e:
         raise ValueError(f'--hook-option: {e}') from None
     return options
 

@@ -568,7 +568,7 @@ def _fmt_plateau(entry):
     return text
 
 
-def _fmt_paired(p, setting_block):
+def _fmt_paired(p):
     diffs = ', '.join(f'{d:+.3f}' for d in p['diffs'])
     return (f'{p["mean"]:+.3f} ± {p["std"]:.3f} (per seed {diffs}; '
             f'{p["wins"]} of {len(p["diffs"])} seeds favour it, '
@@ -647,7 +647,7 @@ def markdown(args, table, elapsed, data_note):
             if p is None:
                 continue
             lines.append(f'- {loss} − {p["best_other"]} (final IoU): '
-                         + _fmt_paired(p, block))
+                         + _fmt_paired(p))
         if any(p for p in block['paired'].values()):
             lines.append('')
     return '\n'.join(lines)
