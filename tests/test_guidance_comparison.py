@@ -163,7 +163,7 @@ def write_run(work, iters, vals, seconds=60.0, records=None):
     (vis / '20260101_120000.json').write_text(text)
     (work / f'iter_{iters}.pth').write_text('')
     (work / loss_comparison.SECONDS_FILE).write_text(json.dumps(
-        dict(seconds=seconds)))
+        dict(seconds=seconds, iters=iters)))  # as run_training writes it
     if records is not None:
         (work / STATE_FILE).write_text(json.dumps(dict(records=records)))
 
@@ -374,3 +374,27 @@ def test_search_reads_the_shared_run_and_failures_block(tmp_path,
     assert state == {'a/train-fixed': 'failed', 'a/grid': 'blocked',
                      'a/train-hook': 'done'}
     assert 'tools/train.py failed' in tasks[0]['error']
+
+
+def test_results_kept_without_logs_give_the_same_table(tmp_path, monkeypatch):
+    """Committed results keep each run's config and summaries, not its
+    <timestamp> logs or checkpoints: the validation records a training
+    leaves behind make the tables, the hook traces and the shared α = 0.5
+    step the same, so the benchmark resumes from them."""
+    import shutil
+    args, setting = fake_benchmark(tmp_path)
+    before = json.dumps(gc.collect(args, [setting]), default=str)
+    monkeypatch.setattr(loss_comparison, 'tool', None)  # nothing trains
+    for task in gc.plan_tasks(args, [setting], {'synthetic': args.out}):
+        if task['kind'] == 'train':
+            assert gc.run_task(task)['skipped']  # records kept on skip too
+    fixed_dir = Path(gc.seed_paths(args, setting, 0)['fixed_dir'])
+    for pattern in ('runs/*/2026*', 'runs/*/*.pth'):
+        for path in Path(args.out).glob(f'*/{pattern}'):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    assert not list(fixed_dir.glob('2026*'))
+    after = json.dumps(gc.collect(args, [setting]), default=str)
+    assert after == before
+    path = gc.share_fixed_step(dict(work_dir=str(tmp_path / 'grid_s0'),
+                                    reuses=str(fixed_dir)))
+    assert json.loads(Path(path).read_text())['OII'] == 0.35

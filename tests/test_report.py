@@ -239,6 +239,49 @@ def test_epoch_based_validation_is_put_on_the_iteration_axis(tmp_path):
     assert run.best()['IoU'] == 0.2
 
 
+def test_work_dir_without_logs_reads_its_validation_records(tmp_path):
+    """Committed results keep a work dir's config and summaries, not its
+    <timestamp> folders: the validation records saved at the end of the
+    training give the same Run.val and final metrics."""
+    import shutil
+    from mmseg_dibe.analysis import workdir
+    work = tmp_path / 'kept_run'
+    ts = work / '20240101_000000'
+    (ts / 'vis_data').mkdir(parents=True)
+    (work / 'kept_run.py').write_text(
+        "train_cfg = dict(type='IterBasedTrainLoop', max_iters=20)\n"
+        "default_hooks = dict(logger=dict(log_metric_by_epoch=False))\n")
+    lines = [dict(lr=0.01, loss=1.0, iter=5, step=5),
+             dict(IoU=0.1, PA=0.2, OII=0.9, alpha=0.5, step=10),
+             dict(lr=0.01, loss=0.5, iter=15, step=15),
+             dict(IoU=0.4, PA=0.6, OII=0.35, alpha=0.3, step=20)]
+    text = '\n'.join(json.dumps(r) for r in lines) + '\n'
+    (ts / 'vis_data' / 'scalars.json').write_text(text)
+    (ts / 'vis_data' / '20240101_000000.json').write_text(text)
+    before = analysis.Run(str(work))
+    final = workdir.read_final_metrics(str(work))
+    assert workdir.has_scalar_logs(str(work))
+    path = workdir.save_validation_records(str(work), source='test')
+    shutil.rmtree(ts)
+    assert not workdir.has_scalar_logs(str(work))
+    after = analysis.Run(str(work))
+    assert after.val == before.val and after.train == []
+    assert [r['iter'] for r in after.val] == [10, 20]
+    assert after.last()['alpha'] == 0.3
+    kept = workdir.read_final_metrics(str(work))
+    assert kept.pop('log') == workdir.VALIDATION_FILE
+    final.pop('log')
+    assert kept == final == dict(OII=0.35, IoU=0.4, PA=0.6, iter=20)
+    assert json.loads(Path(path).read_text())['source'] == 'test'
+    # A file that is not such a record is named, not half-read.
+    Path(path).write_text(json.dumps(dict(records=[dict(IoU=0.1)])))
+    with pytest.raises(ValueError, match=workdir.VALIDATION_FILE):
+        analysis.Run(str(work))
+    Path(path).unlink()
+    with pytest.raises(FileNotFoundError, match=workdir.VALIDATION_FILE):
+        analysis.Run(str(work))
+
+
 def test_losses_are_named_by_the_catalog(tmp_path):
     """The Loss column uses mmseg_dibe.losses.catalog's paper names."""
     work = tmp_path / 'bce_run'

@@ -44,7 +44,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ..engine.hooks.oii_bisection_hook import STATE_FILE, OIIBisectionHook
 from ..guidance.bisection import OIIBisection
-from ..guidance.search import alpha_name, atomic_write
+from ..engine.atomic_io import atomic_write_text
+from ..guidance.search import alpha_name
 from .loss_comparison import (LOSSES, MODELS, finished, hook_trace,
                               loss_slug, prepare_data, run_training, tool,
                               training_seconds, write_config)
@@ -368,7 +369,7 @@ def share_fixed_step(task):
     metrics['seconds'] = training_seconds(task['reuses']) or 0.0
     metrics['reused_from'] = task['reuses']
     os.makedirs(step_dir, exist_ok=True)
-    atomic_write(path, json.dumps(metrics, indent=2) + '\n')
+    atomic_write_text(path, json.dumps(metrics, indent=2) + '\n')
     return path
 
 
@@ -1004,8 +1005,9 @@ def run_guidance_comparison(args):
         make_figures(args, settings, results)
         elapsed = earlier + time.time() - start
         text = markdown(args, settings, results, elapsed, failures)
-        atomic_write(osp.join(args.out, 'compare_guidance.md'), text + '\n')
-        atomic_write(json_path, json.dumps(dict(
+        atomic_write_text(osp.join(args.out, 'compare_guidance.md'),
+                          text + '\n')
+        atomic_write_text(json_path, json.dumps(dict(
             args=vars(args), elapsed_s=elapsed, settings=settings,
             results=results, tasks=[_public(t) for t in tasks]),
             indent=1, default=str) + '\n')

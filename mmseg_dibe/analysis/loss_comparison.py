@@ -28,7 +28,8 @@ from ..guidance.bisection import OIIBisection
 from ..losses.catalog import BY_PAPER_NAME, LOSSES as CATALOG
 from .metafile import merge_models
 from .stats import fmt_mean_std, mean_std, paired_differences, plateau
-from .workdir import Run, finite
+from .workdir import (VALIDATION_FILE, Run, finite, has_scalar_logs,
+                      save_validation_records)
 
 
 def _name(type_name):
@@ -359,6 +360,7 @@ def run_training(args, job):
     if finished(job['work_dir'], iters):
         job['skipped'] = True
         job['seconds'] = training_seconds(job['work_dir'])
+        keep_validation_records(job['work_dir'])
         return job
     os.makedirs(job['work_dir'], exist_ok=True)
     job['seconds'] = tool(args, 'tools/train.py', job['config'],
@@ -367,7 +369,19 @@ def run_training(args, job):
     with open(osp.join(job['work_dir'], SECONDS_FILE), 'w') as f:
         json.dump(dict(seconds=job['seconds'], iters=iters, jobs=args.jobs,
                        threads=args.threads), f)
+    keep_validation_records(job['work_dir'])
     return job
+
+
+def keep_validation_records(work_dir):
+    """Save the finished training's validation records beside its config
+    (:data:`..workdir.VALIDATION_FILE`) so that the results stay readable
+    (and the benchmark resumable) where only the work dir's summaries are
+    kept, not its ``<timestamp>`` log folders. A no-op when the file is
+    there or the logs are not."""
+    if (has_scalar_logs(work_dir) and
+            not osp.isfile(osp.join(work_dir, VALIDATION_FILE))):
+        save_validation_records(work_dir)
 
 
 # --------------------------------------------------------------------------

@@ -17,6 +17,12 @@ A work directory is what ``tools/train.py --work-dir D`` leaves behind:
 Both JSON files are read by :func:`read_json_lines`: the report and the
 curves through :class:`Run`, the offline α search through
 :func:`read_final_metrics`.
+
+A work directory kept without its ``<timestamp>`` folders (committed
+results, trimmed to their config and summaries) is still readable when it
+holds :data:`VALIDATION_FILE`, the validation records of the training that
+:func:`save_validation_records` wrote at its end: :class:`Run` then has
+``val`` (no ``train``) and :func:`read_final_metrics` reads its last record.
 """
 import glob
 import json
@@ -26,6 +32,7 @@ import os.path as osp
 import re
 from typing import Dict, List, Optional, Sequence
 
+from mmseg_dibe.engine.atomic_io import atomic_write_text
 from mmseg_dibe.losses.catalog import paper_name
 
 #: Decode head type -> method name (the backbone decides for U-Net).
@@ -50,6 +57,9 @@ SEED_ONLY_KEYS = ('work_dir', 'resume', 'load_from', 'launcher')
 FINAL_METRICS = ('IoU', 'PA', 'Recall', 'Dice', 'OII', 'FP/FN')
 
 TIMESTAMP_RE = re.compile(r'^\d{8}_\d{6}$')
+#: The compact copy of a training's validation records (see the module
+#: docstring): ``{"source": ..., "records": [{"iter": ..., "IoU": ...}]}``.
+VALIDATION_FILE = 'validation_records.json'
 
 
 def finite(value) -> bool:
@@ -190,9 +200,14 @@ class Run:
                 sessions.append((read_json_lines(scalars),
                                  log if osp.isfile(log) else None))
         if not sessions:
-            raise FileNotFoundError(
-                f'{self.work_dir}: no <timestamp>/vis_data/scalars.json; '
-                f'did the training log anything?')
+            kept = read_validation_records(self.work_dir)
+            if kept is None:
+                raise FileNotFoundError(
+                    f'{self.work_dir}: no <timestamp>/vis_data/scalars.json '
+                    f'and no {VALIDATION_FILE}; did the training log '
+                    'anything?')
+            self.val = kept
+            return
         for records, log in sessions:
             # A resumed training starts a new timestamp directory and
             # repeats nothing before its resume point; later sessions win.
@@ -381,16 +396,18 @@ class ConfigOnly(Run):
                              iters_per_epoch=None)
 
 
+def has_scalar_logs(work_dir: str) -> bool:
+    """Whether ``work_dir`` has a ``<timestamp>/vis_data/scalars.json``."""
+    return osp.isdir(work_dir) and any(
+        osp.isfile(osp.join(d, 'vis_data', 'scalars.json'))
+        for d in _timestamp_dirs(work_dir))
+
+
 def find_work_dirs(root: str) -> List[str]:
     """Work directories at or below ``root`` (those with a timestamp dir
     holding ``vis_data/scalars.json``)."""
-    found = []
-    for dirpath, dirnames, _ in os.walk(root):
-        if any(TIMESTAMP_RE.match(d) and osp.isfile(
-                osp.join(dirpath, d, 'vis_data', 'scalars.json'))
-               for d in dirnames):
-            found.append(dirpath)
-    return sorted(found)
+    return sorted(dirpath for dirpath, _, _ in os.walk(root)
+                  if has_scalar_logs(dirpath))
 
 
 def load_runs(work_dirs: Sequence[str], recursive: bool = False) -> List[Run]:
@@ -440,6 +457,15 @@ def read_final_metrics(work_dir: str, metric: str = 'OII') -> Dict:
     logs = sorted(
         p for p in glob.glob(osp.join(work_dir, '*', 'vis_data', '*.json'))
         if osp.basename(p) != 'scalars.json')
+    if not logs:
+        kept = [r for r in read_validation_records(work_dir) or []
+                if metric in r]
+        if kept:
+            out = {k: kept[-1][k] for k in (metric, ) + FINAL_METRICS
+                   if k in kept[-1]}
+            out['OII'] = out.pop(metric)
+            out.update(iter=kept[-1].get('iter'), log=VALIDATION_FILE)
+            return out
     for path in reversed(logs):
         last = None
         for entry in read_json_lines(path):
@@ -459,5 +485,57 @@ def read_final_metrics(work_dir: str, metric: str = 'OII') -> Dict:
         return out
     raise FileNotFoundError(
         f'no validation result with key {metric!r} in {work_dir}/*/vis_data/'
-        '*.json: the config needs OIIMetric in val_evaluator, a validation '
+        f'*.json or {VALIDATION_FILE}: the config needs OIIMetric in val_evaluator, a validation '
         'at the end of training and a LocalVisBackend (mmseg default)')
+
+
+def save_validation_records(work_dir: str, source: str = 'log') -> str:
+    """Write :data:`VALIDATION_FILE` in ``work_dir`` from its logs, so that
+    the directory stays readable when its ``<timestamp>`` folders are not
+    kept.
+
+    Args:
+        work_dir (str): A finished training's work directory.
+        source (str): Where the records came from (kept in the file).
+
+    Returns:
+        str: The file written.
+    """
+    return write_validation_records(work_dir, Run(work_dir).val, source)
+
+
+def write_validation_records(work_dir: str, records: Sequence[dict],
+                             source: str) -> str:
+    """Write ``records`` (each with ``iter``) as :data:`VALIDATION_FILE`.
+
+    Raises:
+        ValueError: If a record has no ``iter``.
+    """
+    for r in records:
+        if 'iter' not in r:
+            raise ValueError(f'{work_dir}: validation record without '
+                             f'"iter": {r}')
+    path = osp.join(work_dir, VALIDATION_FILE)
+    atomic_write_text(path, json.dumps(
+        dict(source=source, records=list(records)), indent=1) + '\n')
+    return path
+
+
+def read_validation_records(work_dir: str) -> Optional[List[dict]]:
+    """The records of :data:`VALIDATION_FILE` sorted by ``iter``; None
+    when the file is not there.
+
+    Raises:
+        ValueError: If the file is not such a record.
+    """
+    path = osp.join(work_dir, VALIDATION_FILE)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        data = json.load(f)
+    records = data.get('records') if isinstance(data, dict) else None
+    if not isinstance(records, list) or not all(
+            isinstance(r, dict) and 'iter' in r for r in records):
+        raise ValueError(f'{path}: expected {{"records": [{{"iter": ...}}'
+                         ', ...]}}')
+    return sorted(records, key=lambda r: r['iter'])

@@ -44,6 +44,12 @@ def atomic_write(data, filepath: str, mode: str = 'wb',
         raise
 
 
+def atomic_write_text(filepath: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``filepath`` with :func:`atomic_write`:
+    a reader sees the old file or the whole new one, never half of it."""
+    atomic_write(text, filepath, 'w', encoding='utf-8')
+
+
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local backend with atomic ``put`` and ``put_text``."""
 

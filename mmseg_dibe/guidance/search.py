@@ -27,6 +27,7 @@ import time
 from typing import Callable, Dict, List, Optional
 
 from ..analysis.workdir import read_final_metrics
+from ..engine.atomic_io import atomic_write_text
 from .bisection import OIIBisection
 from .heads import iter_head_losses
 
@@ -181,16 +182,6 @@ def alpha_name(alpha: float) -> str:
     return f'alpha_{text}'
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Write ``path`` through a temporary file: never half-written."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class OIISearch:
     """The offline search: one training per α, state in ``search.json``.
 
@@ -284,8 +275,8 @@ class OIISearch:
             trainings=len(done),
             result=self.result(),
             bisection=None if self.grid else self.bisection.state_dict())
-        atomic_write(self.json_path, json.dumps(state, indent=2) + '\n')
-        atomic_write(osp.join(self.work_dir, 'search.md'), self.markdown())
+        atomic_write_text(self.json_path, json.dumps(state, indent=2) + '\n')
+        atomic_write_text(osp.join(self.work_dir, 'search.md'), self.markdown())
 
     # ----------------------------------------------------------- result
     def result(self) -> Optional[Dict]:
@@ -430,7 +421,7 @@ class OIISearch:
                          osp.join(step_dir, 'train.log'))
             metrics = read_final_metrics(step_dir, self.metric)
             metrics['seconds'] = step['seconds'] + time.time() - start
-            atomic_write(result_path, json.dumps(metrics, indent=2) + '\n')
+            atomic_write_text(result_path, json.dumps(metrics, indent=2) + '\n')
         step.update(metrics)
         step['status'] = 'done'
         text = (f'{prefix}: IoU={_fmt(step.get("IoU"))} '

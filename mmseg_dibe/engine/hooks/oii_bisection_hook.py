@@ -1,7 +1,6 @@
 """Online OII guidance of α inside one training run (Fig. 4, online)."""
 import json
 import math
-import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -12,6 +11,7 @@ from torch import nn
 
 from mmseg.registry import HOOKS
 from ...guidance.bisection import OIIBisection
+from ..atomic_io import atomic_write_text
 from ...guidance.heads import iter_head_losses
 
 #: Name of the side file the hook keeps in the work directory (see
@@ -294,11 +294,9 @@ class OIIBisectionHook(Hook):
     def _write_state_file(self, runner) -> None:
         if not is_main_process():
             return
-        path = self._state_file(runner)
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(dict(records=self.records), f, indent=1)
-        os.replace(tmp, path)  # atomic: never a half-written file
+        # Atomic: a reader (or a killed run) never sees half a file.
+        atomic_write_text(self._state_file(runner),
+                          json.dumps(dict(records=self.records), indent=1))
 
     def _restore(self, runner) -> None:
         """Restore the latest state recorded at an iteration <= runner.iter."""
