@@ -47,6 +47,13 @@ def parse_args(argv=None):
                         'runs, e.g. --hook-option smooth=3 (repeatable; the '
                         'rest at the hook defaults). Give a variant its own '
                         '--out')
+    parser.add_argument('--ema', type=float, default=None,
+                        metavar='MOMENTUM',
+                        help='validate (and keep in the checkpoint) an '
+                        'exponential moving average of the weights and BN '
+                        'statistics: mmengine\'s EMAHook with this '
+                        'momentum, e.g. 0.1, in every training of the '
+                        'comparison (give a variant its own --out)')
     parser.add_argument('--hook-only', action='store_true',
                         help='only the hook rows (hook, hook + calibration): '
                         'for a hook variant beside a full run')

@@ -84,7 +84,9 @@ def test_dry_run_plan_shares_the_alpha_half_runs(tmp_path, capsys):
         shared = fixed[search['seed']]
         assert search['reuses'] == shared['work_dir']
         assert search['config'] == shared['config']
-        assert search['after'] == [shared['id']]
+        grid = f'synthetic/s{search["seed"]}/grid'
+        assert search['after'] == ([shared['id']] if search['kind'] == 'grid'
+                                   else [shared['id'], grid])
     assert by_id['synthetic/s0/grid']['trainings'] == 4  # 5 points, 1 shared
     assert by_id['synthetic/s0/bisection']['trainings'] == 3
     calibrations = [t for t in tasks if t['kind'] == 'calibrate']
@@ -120,6 +122,33 @@ def test_native_hook_runs_keep_channels_last(tmp_path):
     assert [h['type'] for h in hooks] == ['ChannelsLastHook',
                                           'OIIBisectionHook']
 
+
+def test_ema_variant_averages_every_training(tmp_path):
+    args = make_args(tmp_path, '--dry-run', '--seeds', '0',
+                     '--offline-seeds', '0', '--ema', '0.1')
+    tasks = gc.plan_tasks(args, gc.settings_for(args)[:1],
+                          {'synthetic': args.out})
+    ema = dict(type='EMAHook', ema_type='ExponentialMovingAverage',
+               momentum=0.1, update_buffers=True)
+    base = gc.base_custom_hooks('unet', str(REPO))
+    by_role = {t['role']: t for t in tasks if t['kind'] == 'train'}
+    assert Config.fromfile(by_role['fixed']['config']).custom_hooks == (
+        base + [ema])
+    hooks = Config.fromfile(by_role['hook']['config']).custom_hooks
+    assert hooks[:-1] == base + [ema]
+    assert hooks[-1]['type'] == 'OIIBisectionHook'
+    # The searches train the fixed run's config: averaged too.
+    assert {t['config'] for t in tasks if t['kind'] == 'grid'} == {
+        by_role['fixed']['config']}
+    assert "'EMAHook'" in gc.markdown(args, {}, {}, 0.0)
+    plain = make_args(tmp_path / 'plain', '--dry-run', '--seeds', '0')
+    fixed = next(t for t in gc.plan_tasks(
+        plain, gc.settings_for(plain)[:1], {'synthetic': plain.out})
+        if t['role'] == 'fixed')
+    assert 'custom_hooks' not in Path(fixed['config']).read_text()
+    for bad in ('0', '1', '-0.1'):
+        with pytest.raises(SystemExit):
+            driver.parse_args(['--ema', bad])
 
 
 def test_hook_options_make_a_variant(tmp_path):
@@ -398,3 +427,38 @@ def test_results_kept_without_logs_give_the_same_table(tmp_path, monkeypatch):
     path = gc.share_fixed_step(dict(work_dir=str(tmp_path / 'grid_s0'),
                                     reuses=str(fixed_dir)))
     assert json.loads(Path(path).read_text())['OII'] == 0.35
+
+
+def test_bisection_reads_the_steps_the_grid_trained(tmp_path):
+    """The bisection's steps that are grid points are copied from the grid
+    (replayed in order: its first step's OII picks the next α); the first α
+    the grid lacks is left to train, and a step it has is not replaced."""
+    args, setting = fake_benchmark(tmp_path)
+    grid = tmp_path / 'grid'
+    for alpha, oii in ((0.3, 0.2), (0.7, 0.8), (0.5, 0.6)):
+        step = grid / f'alpha_{alpha:g}'
+        step.mkdir(parents=True)
+        (step / 'result.json').write_text(json.dumps(dict(
+            OII=oii, IoU=0.5, PA=0.6, seconds=90.0, log='x/vis_data/x.json')))
+    work = tmp_path / 'bisection'
+    task = dict(args=args, work_dir=str(work), grid_dir=str(grid))
+    (work / 'alpha_0.5').mkdir(parents=True)
+    (work / 'alpha_0.5' / 'result.json').write_text(json.dumps(dict(
+        OII=0.1, reused_from='fixed')))
+    # OII 0.1 at α 0.5 is below the target: α goes down to 0.3, a grid
+    # point (OII 0.2, still below): then 0.2, which the grid lacks.
+    assert gc.share_grid_steps(task) == [0.3]
+    copied = json.loads((work / 'alpha_0.3' / 'result.json').read_text())
+    assert copied['OII'] == 0.2 and copied['seconds'] == 90.0
+    assert copied['reused_from'] == str(grid / 'alpha_0.3')
+    assert copied['log'] == str(grid / 'alpha_0.3' / 'x/vis_data/x.json')
+    assert not (work / 'alpha_0.2').exists()
+    assert not (work / 'alpha_0.7').exists()
+    # Run again: nothing new, the copied step is kept.
+    assert gc.share_grid_steps(task) == []
+    # OII above the target at α 0.5: the grid's α 0.7 is read instead.
+    other = tmp_path / 'bisection_high'
+    (other / 'alpha_0.5').mkdir(parents=True)
+    (other / 'alpha_0.5' / 'result.json').write_text(json.dumps(dict(
+        OII=0.9)))
+    assert gc.share_grid_steps(dict(task, work_dir=str(other))) == [0.7]

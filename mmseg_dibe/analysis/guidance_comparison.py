@@ -114,6 +114,10 @@ def resolve_defaults(args):
         raise ValueError(f'--target needs -1 <= m0 < m1 <= 1, got '
                          f'{args.target}')
     args.hook_options = parse_hook_options(args.hook_option)
+    ema = getattr(args, 'ema', None)
+    if ema is not None and not 0 < ema < 1:
+        raise ValueError(f'--ema is the momentum of the moving average, in '
+                         f'(0, 1), got {ema}')
     if not args.seeds and not args.offline_seeds:
         raise ValueError('--seeds and --offline-seeds are both empty')
     # The searches share the α = 0.5 training only if α = 0.5 is one of
@@ -238,6 +242,29 @@ def base_custom_hooks(model, repo):
     return [dict(h) for h in (cfg.get('custom_hooks', None) or [])]
 
 
+def ema_hook(args):
+    """mmengine's ``EMAHook`` of ``--ema`` (None without it): validation
+    and checkpoints use the moving average of the weights and of the BN
+    running statistics (``update_buffers``), the training goes on with the
+    raw weights."""
+    if getattr(args, 'ema', None) is None:
+        return None
+    return dict(type='EMAHook', ema_type='ExponentialMovingAverage',
+                momentum=args.ema, update_buffers=True)
+
+
+def training_hooks(args, model, online):
+    """``custom_hooks`` text of a training's config: the base config's
+    hooks, ``--ema``'s ``EMAHook`` and, for an online run, the
+    ``OIIBisectionHook``; '' when a fixed run needs nothing beyond the
+    base."""
+    extra = [h for h in (ema_hook(args), online and hook_dict(args)) if h]
+    if not extra:
+        return ''
+    hooks = base_custom_hooks(model, args.repo) + extra
+    return f'custom_hooks = {hooks!r}\n'
+
+
 def plan_tasks(args, settings, roots):
     """Write the configs; the tasks in seed-major order, the offline
     searches last (the 10-seed rows fill first; the searches reuse the
@@ -260,7 +287,6 @@ def plan_tasks(args, settings, roots):
         list[dict]: The tasks.
     """
     tasks, offline = [], []
-    hooks = {}
     for seed in all_seeds(args):
         for setting in settings:
             root = roots.get(setting['data'])
@@ -273,6 +299,7 @@ def plan_tasks(args, settings, roots):
                           paths=paths)
             write_config(paths['fixed_config'], setting['model'], root,
                          GUIDED_LOSS, seed, sargs, alpha=FIXED_ALPHA,
+                         extra=training_hooks(args, setting['model'], False),
                          iters=setting['iters'],
                          val_interval=setting['val_interval'])
             fixed_id = f'{ident}/train-fixed'
@@ -282,13 +309,10 @@ def plan_tasks(args, settings, roots):
                                   config=paths['fixed_config'],
                                   work_dir=paths['fixed_dir']))
             if seed in args.seeds:
-                if setting['model'] not in hooks:
-                    hooks[setting['model']] = base_custom_hooks(
-                        setting['model'], args.repo) + [hook_dict(args)]
                 write_config(
                     paths['hook_config'], setting['model'], root,
                     GUIDED_LOSS, seed, sargs,
-                    extra=f'custom_hooks = {hooks[setting["model"]]!r}\n',
+                    extra=training_hooks(args, setting['model'], True),
                     iters=setting['iters'],
                     val_interval=setting['val_interval'])
                 hook_id = f'{ident}/train-hook'
@@ -306,14 +330,20 @@ def plan_tasks(args, settings, roots):
                         work_dir=paths[f'{role}_dir'],
                         out_dir=paths[f'{role}_calibration']))
             if seed in args.offline_seeds and not args.hook_only:
-                for mode, most in (('grid', args.grid + 1),
-                                   ('bisection', args.max_steps)):
+                # The bisection runs after the grid: a step of it that is a
+                # grid point (always its second, α = 0.3 or 0.7, for the
+                # paper's grid) is read from the grid's training.
+                for mode, most, after in (
+                        ('grid', args.grid + 1, [fixed_id]),
+                        ('bisection', args.max_steps,
+                         [fixed_id, f'{ident}/grid'])):
                     offline.append(dict(
                         common, id=f'{ident}/{mode}', kind=mode, role=mode,
-                        after=[fixed_id], trainings=most - 1,
+                        after=after, trainings=most - 1,
                         config=paths['fixed_config'],
                         work_dir=paths[f'{mode}_dir'],
-                        reuses=paths['fixed_dir']))
+                        reuses=paths['fixed_dir'],
+                        grid_dir=paths['grid_dir']))
     return tasks + offline
 
 
@@ -373,6 +403,46 @@ def share_fixed_step(task):
     return path
 
 
+def share_grid_steps(task):
+    """Copy the grid's trainings that the bisection will ask for into the
+    bisection (``alpha_X/result.json``, marked ``reused_from`` the grid's
+    step), before ``tools/oii_search.py`` runs.
+
+    The bisection is replayed from its first step (the α = 0.5 run's OII):
+    while the α it proposes next has a ``result.json`` in the grid, that
+    result is shared and fed to the replay; the first α the grid lacks is
+    left to the search to train. A step the bisection already has (trained
+    by itself, or shared before) is kept as it is.
+
+    Returns:
+        list[float]: The α values read from the grid.
+    """
+    args = task['args']
+    bisection = OIIBisection(INTERVAL[0], INTERVAL[1], tuple(args.target),
+                             args.max_steps)
+    shared = []
+    while not bisection.done:
+        name = alpha_name(bisection.alpha)
+        own = osp.join(task['work_dir'], name, 'result.json')
+        source = osp.join(task['grid_dir'], name)
+        if osp.isfile(own):
+            with open(own) as f:
+                metrics = json.load(f)
+        elif osp.isfile(osp.join(source, 'result.json')):
+            with open(osp.join(source, 'result.json')) as f:
+                metrics = json.load(f)
+            if not metrics.get('reused_from'):
+                metrics['log'] = osp.join(source, metrics['log'])
+                metrics['reused_from'] = source
+            os.makedirs(osp.dirname(own), exist_ok=True)
+            atomic_write_text(own, json.dumps(metrics, indent=2) + '\n')
+            shared.append(bisection.alpha)
+        else:
+            break
+        bisection.update(metrics['OII'])
+    return shared
+
+
 def run_task(task):
     """Run one task (skipping it when its result is there already).
 
@@ -416,6 +486,8 @@ def run_task(task):
         return task
     os.makedirs(task['work_dir'], exist_ok=True)
     share_fixed_step(task)
+    if mode == 'bisection':
+        share_grid_steps(task)
     extra = (['--grid', args.grid] if mode == 'grid' else
              ['--max-steps', args.max_steps])
     tool(args, 'tools/oii_search.py', task['config'], '--work-dir',
@@ -699,8 +771,11 @@ def _fmt_trainings(row, key):
     same = all(v == values[0] for v in values)
     text = str(values[0]) if same else fmt_mean_std(values, 1) + (
         f' ({min(values)}-{max(values)})')
-    if key in ('bisection', 'grid'):
+    if key == 'grid':
         text += f' (incl. the shared α = {FIXED_ALPHA:g} one)'
+    elif key == 'bisection':
+        text += (f' (incl. the shared α = {FIXED_ALPHA:g} one and those '
+                 'read from the grid)')
     elif key in ('fixed_calibrated', 'hook_calibrated'):
         text += ' + 1 evaluation pass'
     return text
@@ -745,6 +820,9 @@ def markdown(args, settings, results, elapsed, failures=()):
         '',
         f'- Loss: {GUIDED_LOSS} `{LOSSES[GUIDED_LOSS]!r}` with α guided; SGD '
         f'lr {args.lr:g} poly, batch {args.batch_size}.',
+        *([f'- Every training validates (and saves) a moving average of its '
+           f'weights and BN statistics: `{ema_hook(args)!r}`.']
+          if ema_hook(args) else []),
         f'- Harmonised: final validation OII strictly inside ({m0:g}, '
         f'{m1:g}) (the bisection\'s open interval; OII at a bound does not '
         'count).',
@@ -759,7 +837,9 @@ def markdown(args, settings, results, elapsed, failures=()):
         f'grid\'s middle point and the bisection\'s first step; both '
         'searches read its final validation (written as their '
         f'`{alpha_name(FIXED_ALPHA)}/result.json`) instead of training it '
-        'again. It still counts in their trainings.',
+        'again. It still counts in their trainings. The bisection runs '
+        'after the grid and reads the steps the grid trained (its second '
+        'α, 0.3 or 0.7, is a grid point) the same way.',
         f'- Online: one training with `OIIBisectionHook` (interval '
         f'[{INTERVAL[0]:g}, {INTERVAL[1]:g}], target ({m0:g}, {m1:g}), '
         f'arguments {hook_text}); its last validation.',
@@ -809,7 +889,9 @@ def markdown(args, settings, results, elapsed, failures=()):
                 lines.append(f'| {mode} | {e["seed"]} | {e["trainings"]} | '
                              f'{tried} | {e["alpha"]:g} | '
                              f'{e["selected_by"]} |')
-            lines += ['', f'\\* read from the α = {FIXED_ALPHA:g} run.', '']
+            lines += ['', f'\\* read from the α = {FIXED_ALPHA:g} run '
+                      '(bisection: or from the grid\'s training of that α).',
+                      '']
         if block['hook']:
             lines += ['Online hook, per seed:', '',
                       '| seed | rounds | α at end | converged | phase at end '
