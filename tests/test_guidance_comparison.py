@@ -249,6 +249,7 @@ def fake_benchmark(tmp_path):
                  for k, v in gc.seed_paths(args, setting, seed).items()}
         write_run(paths['fixed_dir'], 30, [
             dict(IoU=0.2, PA=0.3, OII=0.9, step=10),
+            dict(IoU=0.3, PA=0.4, OII=fixed_oii[seed] + 0.1, step=20),
             dict(IoU=0.4 + seed / 100, PA=0.5, OII=fixed_oii[seed],
                  step=30)], seconds=120.0)
         write_calibration(paths['fixed_calibration'], oii=0.31 + seed / 100,
@@ -313,15 +314,16 @@ def test_collect_and_markdown(tmp_path):
     text = gc.markdown(args, [setting], {setting['name']: block}, 600.0)
     assert ('| α = 0.5 fixed, no calibration (baseline) | 1 | 3 | 1/3 '
             '(33 %) | 0.350 ± 0.050 | 0.410 ± 0.010 | 0.500 ± 0.000 | '
-            '2.0 ± 0.0 |') in text
+            '0.100 ± 0.000 | 2.0 ± 0.0 |') in text
     assert ('| 5-point grid (paper) | 5 (incl. the shared α = 0.5 one) | '
-            '1 | 1/1 (100 %) | 0.320 | 0.450 | 0.550 | 6.0 |') in text
+            '1 | 1/1 (100 %) | 0.320 | 0.450 | 0.550 | - | 6.0 |') in text
     # Partial rows say how many seeds are done.
     assert ('| hook + threshold calibration | 1 + 1 evaluation pass | '
-            '1 of 3 done | 0/1 (0 %) | 0.450 | 0.300 | 0.700 | 3.1 |'
+            '1 of 3 done | 0/1 (0 %) | 0.450 | 0.300 | 0.700 | - | 3.1 |'
             ) in text
-    assert '| 0 | 3 | 0.700 | yes | hold | 0 | 3 | 0.350 | 0.500 | yes |' \
-        in text
+    # The hook's last two rounds had different α: no late pair.
+    assert ('| 0 | 3 | 0.700 | yes | hold | 0 | 3 | 0.350 | 0.500 | yes | '
+            '- |') in text
     assert '| grid | 0 | 5 | 0.1 (0.800), 0.3 (0.350), 0.5 (0.320)*' in text
 
     written = gc.make_figures(args, [setting], {setting['name']: block})
@@ -462,3 +464,18 @@ def test_bisection_reads_the_steps_the_grid_trained(tmp_path):
     (other / 'alpha_0.5' / 'result.json').write_text(json.dumps(dict(
         OII=0.9)))
     assert gc.share_grid_steps(dict(task, work_dir=str(other))) == [0.7]
+
+
+def test_late_jitter_is_the_oii_noise_at_one_alpha():
+    oii = {60: 0.3, 70: 0.5, 80: 0.4, 90: 0.45, 100: 0.25}
+    alpha = {60: 0.5, 70: 0.5, 80: 0.6, 90: 0.6, 100: 0.6}
+    rounds = [dict(iter=i, OII=1.0, alpha=0.5) for i in range(10, 60, 10)]
+    rounds += [dict(iter=i, OII=oii[i], alpha=alpha[i]) for i in oii]
+    # Late pairs (both rounds from iteration 60 on) at one α: 60-70, 80-90,
+    # 90-100; 70-80 changed α; the early rounds do not count.
+    assert gc.late_jitter(rounds, 100) == pytest.approx(0.2)
+    # A fixed-α run logs no α: every late pair counts (median of 4).
+    plain = [{k: v for k, v in r.items() if k != 'alpha'} for r in rounds]
+    assert gc.late_jitter(plain, 100) == pytest.approx(0.15)
+    assert gc.late_jitter(rounds[-1:], 100) is None  # kept without rounds
+    assert gc.late_jitter(rounds, 100, late=0.95) is None

@@ -679,13 +679,54 @@ def read_hook(work_dir, iters, target):
     return trace
 
 
+#: Rounds from this fraction of the training on are "late" for
+#: :func:`late_jitter` (the phase in which the hook's last decisions fall).
+LATE_FRACTION = 0.6
+
+
+def late_jitter(rounds, iters, late=LATE_FRACTION):
+    """How much OII moves between consecutive validation rounds late in a
+    training while α stays the same: the noise no choice of α can remove,
+    to be set against the width of the target interval.
+
+    Args:
+        rounds (list[dict]): Validation rounds in order, with ``iter``,
+            ``OII`` and, where α changed during the training, ``alpha``.
+        iters (int): Training iterations.
+        late (float): Pairs of rounds both at or after ``late * iters``
+            count.
+
+    Returns:
+        float | None: Median ``|OII(k+1) − OII(k)|`` over those pairs; None
+        when there is no such pair (e.g. a run kept without its rounds).
+    """
+    changes = []
+    for a, b in zip(rounds, rounds[1:]):
+        if a['iter'] < late * iters or not (finite(a.get('OII'))
+                                             and finite(b.get('OII'))):
+            continue
+        alphas = (a.get('alpha'), b.get('alpha'))
+        if None not in alphas and abs(alphas[0] - alphas[1]) > 1e-9:
+            continue
+        changes.append(abs(b['OII'] - a['OII']))
+    if not changes:
+        return None
+    changes.sort()
+    mid = len(changes) // 2
+    return (changes[mid] if len(changes) % 2 else
+            (changes[mid - 1] + changes[mid]) / 2)
+
+
 def read_fixed(work_dir, iters):
-    """Final validation of a finished training (None while unfinished)."""
+    """Final validation of a finished training (None while unfinished),
+    with the :func:`late_jitter` of its rounds."""
     if not finished(work_dir, iters):
         return None
-    last = Run(work_dir).last() or {}
+    run = Run(work_dir)
+    last = run.last() or {}
     return dict({k: last.get(k) for k in METRICS},
-                seconds=training_seconds(work_dir))
+                seconds=training_seconds(work_dir),
+                jitter=late_jitter(run.val, iters))
 
 
 def collect_setting(args, setting):
@@ -714,6 +755,7 @@ def collect_setting(args, setting):
         fixed = read_fixed(paths['fixed_dir'], sargs.iters)
         hook = read_hook(paths['hook_dir'], sargs.iters, target)
         if hook:
+            hook['jitter'] = late_jitter(hook['rounds'], sargs.iters)
             hooks[seed] = hook
         # One training each, then (if done) its calibration: two rows.
         for role, done, metrics in (('fixed', fixed, fixed),
@@ -721,7 +763,7 @@ def collect_setting(args, setting):
             if not done:
                 continue
             rows[role]['entries'].append(dict(
-                metrics, seed=seed, trainings=1,
+                metrics, seed=seed, trainings=1, jitter=done['jitter'],
                 minutes=_minutes(done['seconds'])))
             cal = read_calibration(paths[f'{role}_calibration'])
             if cal:
@@ -735,7 +777,7 @@ def collect_setting(args, setting):
                             for e in entries]
         row['share_in_target'] = (sum(row['in_target']) / len(entries)
                                   if entries else None)
-        for key in METRICS + ('trainings', 'minutes'):
+        for key in METRICS + ('trainings', 'minutes', 'jitter'):
             row[key] = [e.get(key) for e in entries]
     return dict(rows=rows, hook=hooks)
 
@@ -852,6 +894,12 @@ def markdown(args, settings, results, elapsed, failures=()):
         'minutes: per seed, the method\'s trainings (+ calibration), '
         'mean ± std; the shared α = 0.5 training counts in every row that '
         'uses it.',
+        f'- Late OII jitter: per training, the median change of OII between '
+        f'consecutive validation rounds at the same α from '
+        f'{LATE_FRACTION:.0%} of the iterations on; mean ± std over the '
+        f'seeds ("-": the run was kept without its rounds). Set against the '
+        f'target\'s width {m1 - m0:g}: the final round is one draw of that '
+        'noise, which no choice of α removes.',
         '',
     ]
     labels = row_labels(args)
@@ -865,12 +913,13 @@ def markdown(args, settings, results, elapsed, failures=()):
                   f'({setting["iters"] // setting["val_interval"]} rounds).',
                   '',
                   '| method | trainings used (per seed) | seeds | OII in '
-                  'target | OII | IoU | PA | wall minutes |',
-                  '|---|---|---|---|---|---|---|---|']
+                  'target | OII | IoU | PA | late OII jitter | wall minutes |',
+                  '|---|---|---|---|---|---|---|---|---|']
         for key, row in block['rows'].items():
             cells = [labels[key], _fmt_trainings(row, key), _fmt_seeds(row),
                      _fmt_share(row)] + [fmt_mean_std(row[k])
                                          for k in METRICS] + [
+                         fmt_mean_std(row['jitter']),
                          _fmt_minutes(row)]
             lines.append('| ' + ' | '.join(cells) + ' |')
         lines.append('')
@@ -896,8 +945,9 @@ def markdown(args, settings, results, elapsed, failures=()):
             lines += ['Online hook, per seed:', '',
                       '| seed | rounds | α at end | converged | phase at end '
                       '| re-openings | first round in target | final OII | '
-                      'final IoU | in target |',
-                      '|---:|---:|---:|:---:|---|---:|---:|---:|---:|:---:|']
+                      'final IoU | in target | late OII jitter |',
+                      '|---:|---:|---:|:---:|---|---:|---:|---:|---:|:---:|'
+                      '---:|']
             for seed, h in block['hook'].items():
                 oii = h['final'].get('OII')
                 lines.append('| ' + ' | '.join([
@@ -905,7 +955,8 @@ def markdown(args, settings, results, elapsed, failures=()):
                     'yes' if h['converged'] else 'no', str(h.get('phase')),
                     str(h.get('reopened')), str(h.get('reached_at') or '-'),
                     _cell(oii), _cell(h['final'].get('IoU')),
-                    'yes' if in_target(oii, args.target) else 'no']) + ' |')
+                    'yes' if in_target(oii, args.target) else 'no',
+                    _cell(h.get('jitter'))]) + ' |')
             lines.append('')
         for name, caption in (('alpha_trace', 'α and OII per validation '
                                'round of the hook runs'),
