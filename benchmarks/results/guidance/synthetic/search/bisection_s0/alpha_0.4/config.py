@@ -174,7 +174,7 @@ param_scheduler = [
         type='PolyLR'),
 ]
 randomness = dict(seed=0)
-resume = False
+resume = True
 test_cfg = dict(type='TestLoop')
 test_dataloader = dict(
     batch_size=1,
