@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from mmseg_dibe import OIIBisection
 from mmseg_dibe.analysis import guidance_comparison as gc
-from mmseg_dibe.analysis import loss_comparison
+from mmseg_dibe.analysis import loss_comparison, stats
 from mmseg_dibe.engine.hooks.oii_bisection_hook import STATE_FILE
 from utils import REPO, load_script
 
@@ -473,9 +473,9 @@ def test_late_jitter_is_the_oii_noise_at_one_alpha():
     rounds += [dict(iter=i, OII=oii[i], alpha=alpha[i]) for i in oii]
     # Late pairs (both rounds from iteration 60 on) at one α: 60-70, 80-90,
     # 90-100; 70-80 changed α; the early rounds do not count.
-    assert gc.late_jitter(rounds, 100) == pytest.approx(0.2)
+    assert stats.late_jitter(rounds, 100) == pytest.approx(0.2)
     # A fixed-α run logs no α: every late pair counts (median of 4).
     plain = [{k: v for k, v in r.items() if k != 'alpha'} for r in rounds]
-    assert gc.late_jitter(plain, 100) == pytest.approx(0.15)
-    assert gc.late_jitter(rounds[-1:], 100) is None  # kept without rounds
-    assert gc.late_jitter(rounds, 100, late=0.95) is None
+    assert stats.late_jitter(plain, 100) == pytest.approx(0.15)
+    assert stats.late_jitter(rounds[-1:], 100) is None  # kept without rounds
+    assert stats.late_jitter(rounds, 100, late=0.95) is None

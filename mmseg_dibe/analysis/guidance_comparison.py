@@ -49,7 +49,7 @@ from ..guidance.search import alpha_name
 from .loss_comparison import (LOSSES, MODELS, finished, hook_trace,
                               loss_slug, prepare_data, run_training, tool,
                               training_seconds, write_config)
-from .stats import fmt_mean_std
+from .stats import LATE_FRACTION, fmt_mean_std, late_jitter
 from .workdir import Run, finite, read_final_metrics
 
 #: The loss whose α is guided (a key of ``loss_comparison.LOSSES``).
@@ -677,44 +677,6 @@ def read_hook(work_dir, iters, target):
                                                                []))
     trace['phase'] = last.get('phase')
     return trace
-
-
-#: Rounds from this fraction of the training on are "late" for
-#: :func:`late_jitter` (the phase in which the hook's last decisions fall).
-LATE_FRACTION = 0.6
-
-
-def late_jitter(rounds, iters, late=LATE_FRACTION):
-    """How much OII moves between consecutive validation rounds late in a
-    training while α stays the same: the noise no choice of α can remove,
-    to be set against the width of the target interval.
-
-    Args:
-        rounds (list[dict]): Validation rounds in order, with ``iter``,
-            ``OII`` and, where α changed during the training, ``alpha``.
-        iters (int): Training iterations.
-        late (float): Pairs of rounds both at or after ``late * iters``
-            count.
-
-    Returns:
-        float | None: Median ``|OII(k+1) − OII(k)|`` over those pairs; None
-        when there is no such pair (e.g. a run kept without its rounds).
-    """
-    changes = []
-    for a, b in zip(rounds, rounds[1:]):
-        if a['iter'] < late * iters or not (finite(a.get('OII'))
-                                             and finite(b.get('OII'))):
-            continue
-        alphas = (a.get('alpha'), b.get('alpha'))
-        if None not in alphas and abs(alphas[0] - alphas[1]) > 1e-9:
-            continue
-        changes.append(abs(b['OII'] - a['OII']))
-    if not changes:
-        return None
-    changes.sort()
-    mid = len(changes) // 2
-    return (changes[mid] if len(changes) % 2 else
-            (changes[mid - 1] + changes[mid]) / 2)
 
 
 def read_fixed(work_dir, iters):

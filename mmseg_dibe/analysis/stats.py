@@ -1,6 +1,7 @@
 """Statistics over seeds: runs that differ only in the seed are one row,
 each metric shown as mean ± sample standard deviation."""
 import math
+import statistics
 from collections import OrderedDict
 from typing import List, Sequence
 
@@ -122,6 +123,43 @@ def plateau(val_records: Sequence[dict], max_iters: int, key: str = 'IoU',
     out.update(plateaued=bool(out['learned']) and abs(change) < tol,
                change=change, from_iter=start['iter'], to_iter=last['iter'])
     return out
+
+
+#: Rounds from this fraction of the training on are "late" for
+#: :func:`late_jitter` (where an OII guidance's last decisions fall).
+LATE_FRACTION = 0.6
+
+
+def late_jitter(val_records: Sequence[dict], max_iters: int,
+                late: float = LATE_FRACTION, key: str = 'OII'):
+    """How much OII moves from one validation round to the next late in a
+    training while α stays the same: noise that no choice of α removes, to
+    be set against the width of an OII target interval.
+
+    Args:
+        val_records (Sequence[dict]): Validation records in training order
+            with ``iter``, ``key`` and, where α changed during the training
+            (``OIIBisectionHook``), ``alpha``.
+        max_iters (int): The training's iterations.
+        late (float): Pairs of consecutive rounds count when the first is at
+            or after ``late * max_iters``.
+        key (str): The metric. Default: ``'OII'``.
+
+    Returns:
+        float | None: The median ``|key(k+1) − key(k)|`` over those pairs
+        at one α; None when there is no such pair (e.g. a run kept with its
+        final validation only).
+    """
+    changes = []
+    for a, b in zip(val_records, val_records[1:]):
+        if a['iter'] < late * max_iters or not (finite(a.get(key))
+                                                 and finite(b.get(key))):
+            continue
+        alphas = (a.get('alpha'), b.get('alpha'))
+        if None not in alphas and abs(alphas[0] - alphas[1]) > 1e-9:
+            continue
+        changes.append(abs(b[key] - a[key]))
+    return statistics.median(changes) if changes else None
 
 
 def paired_differences(values: dict, of: str, others: Sequence[str]) -> dict:
