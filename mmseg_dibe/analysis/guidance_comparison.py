@@ -33,6 +33,7 @@ running the same command again resumes (finished trainings, searches and
 calibrations are skipped).
 """
 import argparse
+import functools
 import inspect
 import json
 import os
@@ -114,10 +115,9 @@ def resolve_defaults(args):
         raise ValueError(f'--target needs -1 <= m0 < m1 <= 1, got '
                          f'{args.target}')
     args.hook_options = parse_hook_options(args.hook_option)
-    ema = getattr(args, 'ema', None)
-    if ema is not None and not 0 < ema < 1:
+    if args.ema is not None and not 0 < args.ema < 1:
         raise ValueError(f'--ema is the momentum of the moving average, in '
-                         f'(0, 1), got {ema}')
+                         f'(0, 1), got {args.ema}')
     if not args.seeds and not args.offline_seeds:
         raise ValueError('--seeds and --offline-seeds are both empty')
     # The searches share the α = 0.5 training only if α = 0.5 is one of
@@ -236,10 +236,17 @@ def parse_hook_options(items):
 def base_custom_hooks(model, repo):
     """``custom_hooks`` of a model's base config (the native MTSDD configs
     have ``ChannelsLastHook``): a config's own ``custom_hooks`` replaces the
-    base's list, so the hook runs must repeat them."""
+    base's list, so the hook runs must repeat them. A fresh copy each call."""
+    return [dict(h) for h in _read_custom_hooks(model, repo)]
+
+
+@functools.lru_cache(maxsize=None)
+def _read_custom_hooks(model, repo):
+    # Parsing a config takes about half a second; every training config of
+    # the plan needs the same base's hooks.
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(repo, MODELS[model][0]))
-    return [dict(h) for h in (cfg.get('custom_hooks', None) or [])]
+    return tuple(dict(h) for h in (cfg.get('custom_hooks', None) or []))
 
 
 def ema_hook(args):
@@ -247,7 +254,7 @@ def ema_hook(args):
     and checkpoints use the moving average of the weights and of the BN
     running statistics (``update_buffers``), the training goes on with the
     raw weights."""
-    if getattr(args, 'ema', None) is None:
+    if args.ema is None:
         return None
     return dict(type='EMAHook', ema_type='ExponentialMovingAverage',
                 momentum=args.ema, update_buffers=True)
@@ -395,12 +402,19 @@ def share_fixed_step(task):
     if osp.isfile(path):
         return path
     metrics = read_final_metrics(task['reuses'])
-    metrics['log'] = osp.join(task['reuses'], metrics['log'])
     metrics['seconds'] = training_seconds(task['reuses']) or 0.0
-    metrics['reused_from'] = task['reuses']
-    os.makedirs(step_dir, exist_ok=True)
-    atomic_write_text(path, json.dumps(metrics, indent=2) + '\n')
+    write_shared_step(path, metrics, task['reuses'])
     return path
+
+
+def write_shared_step(path, metrics, source):
+    """Write the metrics of a training done elsewhere (``source``, its work
+    directory) as a search step's ``result.json`` at ``path``, marked
+    ``reused_from`` and with its log path made absolute."""
+    metrics = dict(metrics, log=osp.join(source, metrics['log']),
+                   reused_from=source)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    atomic_write_text(path, json.dumps(metrics, indent=2) + '\n')
 
 
 def share_grid_steps(task):
@@ -431,11 +445,7 @@ def share_grid_steps(task):
         elif osp.isfile(osp.join(source, 'result.json')):
             with open(osp.join(source, 'result.json')) as f:
                 metrics = json.load(f)
-            if not metrics.get('reused_from'):
-                metrics['log'] = osp.join(source, metrics['log'])
-                metrics['reused_from'] = source
-            os.makedirs(osp.dirname(own), exist_ok=True)
-            atomic_write_text(own, json.dumps(metrics, indent=2) + '\n')
+            write_shared_step(own, metrics, source)
             shared.append(bisection.alpha)
         else:
             break
