@@ -63,6 +63,12 @@ def parse_args(argv=None):
     parser.add_argument('--target', nargs=2, type=float, default=[0.3, 0.4],
                         metavar=('M0', 'M1'),
                         help='target OII interval, open (default 0.3 0.4)')
+    parser.add_argument('--calibration-bins', type=int, default=100,
+                        metavar='K',
+                        help='thresholds j/K of the calibrations (default '
+                        '100; saturated probabilities need more, e.g. 10000 '
+                        'on MTSDD Blowhole, where OII jumps from -0.19 at '
+                        'T = 0.99 to 1 at T = 1)')
     parser.add_argument('--max-steps', type=int, default=None,
                         help='most trainings of the bisection (default 4, '
                         '--quick 2)')

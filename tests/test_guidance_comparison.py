@@ -45,6 +45,9 @@ def test_defaults_and_quick():
     assert (args.blowhole_iters, args.blowhole_val_interval) == (600, 40)
     assert (args.num_train, args.num_val, args.ratio) == (160, 48, 0.004)
     assert (args.lr, args.batch_size) == (0.05, 8)
+    assert args.calibration_bins == 100
+    with pytest.raises(SystemExit):
+        driver.parse_args(['--calibration-bins', '0'])
     quick = driver.parse_args(['--quick'])
     assert quick.settings == ['synthetic'] and quick.seeds == [0, 1]
     assert quick.offline_seeds == [0]

@@ -281,6 +281,20 @@ def test_choice_target_none_inside_takes_closest():
     assert 'closest' in choice['reason']
 
 
+def test_choice_names_a_jump_over_the_target():
+    # OII 0.35 at T = 0.4, 0.8 at T = 0.5: the target (0.4, 0.6) is crossed
+    # between two thresholds, so finer thresholds there would reach it.
+    choice = choose_threshold(T, IOU, OII, target=(0.4, 0.6))
+    assert 'between T = 0.4 and T = 0.5' in choice['reason']
+    assert '--bins' in choice['reason']
+    # Beyond every OII of the sweep: no crossing, no such hint.
+    choice = choose_threshold(T, IOU, OII, target=(0.85, 0.95))
+    assert choice['threshold'] == 0.5 and 'jumps' not in choice['reason']
+    # Falling OII (a crossing downwards) counts too.
+    choice = choose_threshold(T, IOU, -OII, target=(-0.6, -0.4))
+    assert 'between T = 0.4 and T = 0.5' in choice['reason']
+
+
 def test_choice_skips_undefined_and_raises_when_nothing():
     iou = np.array([math.nan, 0.1, 0.05])
     choice = choose_threshold([0, 0.5, 1], iou, np.array([math.nan, 0.3, 1]))

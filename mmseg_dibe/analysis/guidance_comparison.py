@@ -107,7 +107,8 @@ def resolve_defaults(args):
         args.num_val = 8 if quick else 48
     for name in ('max_steps', 'grid', 'synthetic_iters',
                  'synthetic_val_interval', 'blowhole_iters',
-                 'blowhole_val_interval', 'jobs', 'threads'):
+                 'blowhole_val_interval', 'jobs', 'threads',
+                 'calibration_bins'):
         if getattr(args, name) < 1:
             raise ValueError(f'--{name.replace("_", "-")} must be >= 1, got '
                              f'{getattr(args, name)}')
@@ -483,7 +484,8 @@ def run_task(task):
                                     'to calibrate is not there')
         os.makedirs(out, exist_ok=True)
         seconds = tool(args, 'tools/calibrate_threshold.py', task['config'],
-                       checkpoint, '--target', *args.target, '--out', out,
+                       checkpoint, '--target', *args.target, '--bins',
+                       args.calibration_bins, '--out', out,
                        log=osp.join(out, 'calibrate.log'))
         with open(osp.join(out, CALIBRATION_SECONDS), 'w') as f:
             json.dump(dict(seconds=seconds, threads=args.threads), f)
@@ -857,7 +859,9 @@ def markdown(args, settings, results, elapsed, failures=()):
         f'- Online: one training with `OIIBisectionHook` (interval '
         f'[{INTERVAL[0]:g}, {INTERVAL[1]:g}], target ({m0:g}, {m1:g}), '
         f'arguments {hook_text}); its last validation.',
-        '- Threshold calibration (`tools/calibrate_threshold.py --target`): '
+        '- Threshold calibration (`tools/calibrate_threshold.py --target '
+        f'--bins {args.calibration_bins}`: thresholds j/'
+        f'{args.calibration_bins}): '
         'one evaluation pass of the final checkpoint, no training; the '
         'threshold with OII in the target and the best IoU (the closest OII '
         'when none is); IoU / PA / OII at that threshold (index from '

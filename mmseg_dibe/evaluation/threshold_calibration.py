@@ -25,7 +25,7 @@ import math
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -116,9 +116,30 @@ def choose_threshold(thresholds: Sequence[float],
             in_target = False
             reason = (f'no threshold has OII inside ({m0:g}, {m1:g}); OII '
                       f'closest to it')
+            gap = _jump_over(thresholds, oii, candidates, m0, m1)
+            if gap is not None:
+                # Saturated probabilities (measured: a DIBE U-Net on MTSDD
+                # Blowhole, OII -0.19 at T = 0.99 and 1 at T = 1) put the
+                # whole crossing inside one bin: more bins find it.
+                reason += (f'; OII jumps over the target between T = '
+                           f'{gap[0]:g} and T = {gap[1]:g}: more thresholds '
+                           f'there (e.g. --bins 10000) can reach it')
     best = int(best)
     return dict(index=best, threshold=float(thresholds[best]),
                 in_target=in_target, reason=reason)
+
+
+def _jump_over(thresholds: Sequence[float], oii: np.ndarray,
+               candidates: np.ndarray, m0: float,
+               m1: float) -> Optional[Tuple[float, float]]:
+    """The first pair of neighbouring defined thresholds whose OII lies on
+    opposite sides of ``(m0, m1)`` (a crossing that falls between them),
+    or None."""
+    for j, k in zip(candidates[:-1], candidates[1:]):
+        a, b = oii[j], oii[k]
+        if (a <= m0 and b >= m1) or (a >= m1 and b <= m0):
+            return float(thresholds[j]), float(thresholds[k])
+    return None
 
 
 def choose_all(table: Dict,
