@@ -120,10 +120,14 @@ def choose_threshold(thresholds: Sequence[float],
             if gap is not None:
                 # Saturated probabilities (measured: a DIBE U-Net on MTSDD
                 # Blowhole, OII -0.19 at T = 0.99 and 1 at T = 1) put the
-                # whole crossing inside one bin: more bins find it.
+                # whole crossing inside one bin: more bins find it. The
+                # reason is printed by the tool and logged by
+                # OIIThresholdMetric, so it names the knob of each.
                 reason += (f'; OII jumps over the target between T = '
                            f'{gap[0]:g} and T = {gap[1]:g}: more thresholds '
-                           f'there (e.g. --bins 10000) can reach it')
+                           f'there can reach it (e.g. --bins 10000 of '
+                           f'tools/calibrate_threshold.py, thresholds=10000 '
+                           f'of OIIThresholdMetric)')
     best = int(best)
     return dict(index=best, threshold=float(thresholds[best]),
                 in_target=in_target, reason=reason)
