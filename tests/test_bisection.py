@@ -188,3 +188,31 @@ def test_state_without_reopens_loads():
     other = OIIBisection.from_state_dict(state)
     assert other.reopens == [] and other.search_steps == 1
     assert other.update(0.118).next_alpha == pytest.approx(0.2)
+
+
+def test_a_search_pinned_against_an_end_warns():
+    """Three decisions the same way (interval 1/8 of [low, high] against an
+    end): the step names that end; mixed decisions or a reopened interval
+    away from the end do not."""
+    search = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=4)
+    edges = [search.update(oii).edge for oii in (-0.4, -0.3, -0.5, -0.39)]
+    assert edges == [None, None, 0.1, 0.1]
+    assert 'closing in on the end α = 0.1' in search.trace()[2].describe()
+    last = search.trace()[3].describe()
+    assert last.startswith('steps used up: α fixed at 0.3 (closest)')
+    assert 'ended next to the end α = 0.1' in last
+    assert 'out of reach of α' in last
+    upward = OIIBisection(0.1, 0.9, (0.3, 0.4))
+    assert [upward.update(oii).edge for oii in (0.8, 0.5, 0.6)] == [
+        None, None, 0.9]
+    mixed = OIIBisection(0.1, 0.9, (0.3, 0.4))
+    assert [mixed.update(oii).edge
+            for oii in (-0.4, 0.5, -0.6, -0.45)] == [None] * 4
+    assert mixed.update(0.1).describe() == \
+        'steps used up: α fixed at 0.3 (closest)'
+    # A reopened search counts its own evaluations only, and warns only
+    # where its interval still touches the original end.
+    reopened = OIIBisection(0.1, 0.9, (0.3, 0.4), max_steps=1)
+    reopened.update(0.35)
+    reopened.reopen(0.15, 0.55)
+    assert reopened.update(-0.2).edge is None  # [0.15, 0.35]: not at 0.1

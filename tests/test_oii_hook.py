@@ -1,6 +1,7 @@
 """Tests of ``OIIBisectionHook``: unit tests on a fake runner, then tiny real
 trainings (α direction, --resume, two CPU processes)."""
 import glob
+import logging
 import json
 import os
 from pathlib import Path
@@ -164,6 +165,25 @@ def test_log_prints_the_bisections_decision(tmp_path, monkeypatch):
     assert 'OII=0.4750 at alpha=0.5: above target: α → 0.7' in messages[1]
     assert 'interval [0.5, 0.9], step 1/5' in messages[1]
     assert 'OII=0.3220 at alpha=0.7: OII in target: α fixed' in messages[2]
+
+
+def test_a_search_pinned_at_an_end_is_logged_as_a_warning(
+        tmp_path, monkeypatch):
+    """OII below the target at every α down to near ``low``: the round's
+    note says the target may be out of reach, at warning level."""
+    from mmseg_dibe.engine.hooks import oii_bisection_hook
+    logged = []
+    monkeypatch.setattr(oii_bisection_hook, 'print_log',
+                        lambda msg, **kwargs: logged.append(
+                            (kwargs.get('level', logging.INFO), msg)))
+    hook = OIIBisectionHook(**LEGACY)
+    validate(hook, fake_runner(tmp_path),
+             ((2, -0.4), (4, -0.3), (6, -0.5)))
+    levels = [level for level, _ in logged[1:]]
+    assert levels == [logging.INFO, logging.INFO, logging.WARNING]
+    assert 'closing in on the end α = 0.1' in logged[3][1]
+    assert 'out of reach of α' in hook.records[-1]['note']
+    assert hook.bisection.alpha == pytest.approx(0.15)
 
 
 def test_warm_up_and_prefixed_metric(tmp_path):

@@ -1,5 +1,6 @@
 """Online OII guidance of α inside one training run (Fig. 4, online)."""
 import json
+import logging
 import math
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -107,6 +108,11 @@ class OIIBisectionHook(Hook):
        round per decision out of the few a training has; the settle round
        already removes the largest bias and the hold phase below needs
        ``reopen_after`` rounds before it acts on a single noisy value.
+       When every decision of a search went the same way and its interval
+       has shrunk against ``low`` or ``high`` (``BisectionStep.edge``), the
+       round is logged as a warning that the target may be out of reach of
+       α (measured on MTSDD Blowhole: OII −0.39 at α = 0.1, seed 0): widen
+       the interval or calibrate the threshold after training.
     3. **Hold**: once OII is inside the target (or ``max_steps`` decisions
        were used, then α is the one whose OII came closest), α stays fixed
        but OII is still watched: the goal is the OII at the *end* of
@@ -235,6 +241,7 @@ class OIIBisectionHook(Hook):
         self.max_reopen = max_reopen
         self._reset_phase()
         self.records: List[Dict[str, Any]] = []
+        self._warn = False  # log this round's note as a warning
         self._loaded_records: List[Dict[str, Any]] = []
         self._training = False
 
@@ -379,11 +386,12 @@ class OIIBisectionHook(Hook):
         self.rounds += 1
         runner.message_hub.update_scalar('val/alpha', self.bisection.alpha)
         alpha = self.bisection.alpha
+        self._warn = False
         note = self._guide(runner, metrics or {})
         print_log(
             f'OIIBisectionHook: round {self.rounds} (iter {runner.iter}), '
             f'alpha={alpha:.6g}: {note}', logger='current',
-            level=30 if note.startswith('OII is NaN') else 20)
+            level=logging.WARNING if self._warn else logging.INFO)
         # Every round is recorded (also warm-up ones: the round counter must
         # survive a resume).
         self.records.append(
@@ -407,6 +415,7 @@ class OIIBisectionHook(Hook):
             return 'hold: α fixed'
         value, _ = self._read(metrics)
         if math.isnan(value):
+            self._warn = True
             return ('OII is NaN (no target pixel and no prediction in the '
                     'validation set): round ignored')
         if self.settle_left > 0:
@@ -450,6 +459,9 @@ class OIIBisectionHook(Hook):
 
     def _describe(self, step, value: float, prefix: str = '',
                   rounds: Optional[int] = None) -> str:
+        # A search pinned against an end of [low, high] is worth a warning:
+        # the target may be out of reach of α (BisectionStep.edge).
+        self._warn = self._warn or step.edge is not None
         b = self.bisection
         rounds = self.smooth if rounds is None else rounds
         smoothed = f' (mean of {rounds} rounds)' if rounds > 1 else ''
