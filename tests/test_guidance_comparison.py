@@ -328,10 +328,44 @@ def test_collect_and_markdown(tmp_path):
     assert ('| 0 | 3 | 0.700 | yes | hold | 0 | 3 | 0.350 | 0.500 | yes | '
             '- |') in text
     assert '| grid | 0 | 5 | 0.1 (0.800), 0.3 (0.350), 0.5 (0.320)*' in text
+    # The hook's goal: 3/3 in target, IoU 0.5 against the grid's 0.45.
+    assert ('- Goal, online hook (OIIBisectionHook): final OII in target on '
+            '3/3 seeds (goal ≥ 90%: met); mean IoU 0.500 against the '
+            "grid's selected α 0.450 (1 seed): +0.050 (goal ≥ -0.02: met)."
+            ) in text
+    assert ('- Goal, hook + threshold calibration: final OII in target on '
+            '0/1 seeds (goal ≥ 90%: not met); mean IoU 0.300 against the '
+            "grid's selected α 0.450 (1 seed): -0.150 (goal ≥ -0.02: not "
+            'met).') in text
+    assert ("- Reach of α: over the grid's α in [0.1, 0.9] the final OII "
+            'spanned [-0.200, 0.800] (seed 0); the target (0.3, 0.4) lies '
+            'inside that span on 1 of 1 seed.') in text
 
     written = gc.make_figures(args, [setting], {setting['name']: block})
     assert sorted(p.rsplit('/', 1)[1] for p in written) == [
         'alpha_trace_synthetic.png', 'threshold_sweep_synthetic.png']
+
+
+def test_goal_says_when_no_alpha_reaches_the_target(tmp_path):
+    """Every grid α gave OII below the target (MTSDD Blowhole): the reach
+    line says only the threshold can get there; no grid yet, no IoU goal."""
+    args, setting = fake_benchmark(tmp_path)
+    block = gc.collect(args, [setting])[setting['name']]
+    grid = block['rows']['grid']
+    grid['entries'][0]['steps'] = [
+        dict(alpha=a, OII=o) for a, o in ((0.1, -0.39), (0.5, -0.55),
+                                          (0.9, -0.8))]
+    lines = gc.goal_lines(args, block)
+    assert lines[-2] == (
+        "- Reach of α: over the grid's α in [0.1, 0.9] the final OII "
+        'spanned [-0.800, -0.390] (seed 0); the target (0.3, 0.4) lies '
+        'inside that span on 0 of 1 seed: where it does not, no α of the '
+        'interval reaches it at this budget and only the threshold can.')
+    grid['entries'], grid['IoU'] = [], []
+    lines = gc.goal_lines(args, block)
+    assert lines[0].endswith('; IoU against the grid: the grid has not run '
+                             'yet.')
+    assert not any(line.startswith('- Reach') for line in lines)
 
 
 def test_grid_without_a_point_in_target_takes_the_best_iou(tmp_path):

@@ -50,7 +50,7 @@ from ..guidance.search import alpha_name
 from .loss_comparison import (LOSSES, MODELS, finished, hook_trace,
                               loss_slug, prepare_data, run_training, tool,
                               training_seconds, write_config)
-from .stats import LATE_FRACTION, fmt_mean_std, late_jitter
+from .stats import LATE_FRACTION, fmt_mean_std, late_jitter, mean_std
 from .workdir import Run, finite, read_final_metrics
 
 #: The loss whose α is guided (a key of ``loss_comparison.LOSSES``).
@@ -69,6 +69,12 @@ SETTINGS = OrderedDict([
     ('blowhole', ('U-Net / MTSDD Blowhole (native)', 'unet-blowhole-native',
                   'mt_blowhole')),
 ])
+
+#: The hook's goal (issue "harmonised output", item 1): final OII in the
+#: target on at least this share of seeds ...
+GOAL_SHARE = 0.9
+#: ... with a mean IoU at most this much below the grid's selected α.
+GOAL_IOU_MARGIN = 0.02
 
 #: Row keys of the comparison table, in order.
 ROWS = ('bisection', 'grid', 'fixed', 'fixed_calibrated', 'hook',
@@ -819,6 +825,58 @@ def _cell(value, digits=3):
     return f'{value:.{digits}f}' if finite(value) else '-'
 
 
+def _seeds(count):
+    return f'{count} seed' + ('' if count == 1 else 's')
+
+
+def goal_lines(args, block):
+    """Whether the hook rows meet the goal (``GOAL_SHARE`` of the seeds in
+    target, mean IoU at least the grid's minus ``GOAL_IOU_MARGIN``), and
+    whether α can reach the target at all: the range of OII the grid's
+    trainings gave over ``[low, high]``, per seed."""
+    rows, labels = block['rows'], row_labels(args)
+    grid_iou, _ = mean_std(rows['grid']['IoU'])
+    lines = []
+    for key in ('hook', 'hook_calibrated'):
+        row = rows[key]
+        if not row['entries']:
+            continue
+        hits, count = sum(row['in_target']), len(row['in_target'])
+        text = (f'- Goal, {labels[key]}: final OII in target on {hits}/'
+                f'{count} seeds (goal ≥ {GOAL_SHARE:.0%}: '
+                f'{"met" if hits >= GOAL_SHARE * count else "not met"})')
+        iou, _ = mean_std(row['IoU'])
+        if grid_iou is None or iou is None:
+            text += '; IoU against the grid: the grid has not run yet.'
+        else:
+            diff = iou - grid_iou
+            text += (f'; mean IoU {iou:.3f} against the grid\'s selected α '
+                     f'{grid_iou:.3f} ({_seeds(len(rows["grid"]["IoU"]))}): '
+                     f'{diff:+.3f} (goal ≥ {-GOAL_IOU_MARGIN:+.2f}: '
+                     f'{"met" if diff >= -GOAL_IOU_MARGIN else "not met"}).')
+        lines.append(text)
+    m0, m1 = args.target
+    spans = []
+    for e in rows['grid']['entries']:
+        values = [st['OII'] for st in e['steps'] if finite(st.get('OII'))]
+        if values:
+            spans.append((e['seed'], min(values), max(values)))
+    if spans:
+        reach = sum(1 for _, lo, hi in spans if lo < m1 and hi > m0)
+        lines.append(
+            f'- Reach of α: over the grid\'s α in [{INTERVAL[0]:g}, '
+            f'{INTERVAL[1]:g}] the final OII spanned '
+            + ', '.join(f'[{lo:.3f}, {hi:.3f}] (seed {seed})'
+                        for seed, lo, hi in spans)
+            + f'; the target ({m0:g}, {m1:g}) lies inside that span on '
+            f'{reach} of {_seeds(len(spans))}'
+            + ('' if reach == len(spans) else
+               ': where it does not, no α of the interval reaches it at '
+               'this budget and only the threshold can')
+            + '.')
+    return lines + ([''] if lines else [])
+
+
 def markdown(args, settings, results, elapsed, failures=()):
     """``compare_guidance.md``: per setting the comparison table, the
     offline searches' choices and the hook's seeds."""
@@ -899,6 +957,7 @@ def markdown(args, settings, results, elapsed, failures=()):
                          _fmt_minutes(row)]
             lines.append('| ' + ' | '.join(cells) + ' |')
         lines.append('')
+        lines += goal_lines(args, block)
         searches = [(mode, e) for mode in ('bisection', 'grid')
                     for e in block['rows'][mode]['entries']]
         if searches:
