@@ -286,13 +286,23 @@ def test_choice_names_a_jump_over_the_target():
     # between two thresholds, so finer thresholds there would reach it.
     choice = choose_threshold(T, IOU, OII, target=(0.4, 0.6))
     assert 'between T = 0.4 and T = 0.5' in choice['reason']
-    assert '--bins' in choice['reason']
+    # about 100 thresholds inside the 0.1-wide gap: 1000 bins
+    assert '--bins 1000 of' in choice['reason']
+    assert 'thresholds=1000 of OIIThresholdMetric' in choice['reason']
     # Beyond every OII of the sweep: no crossing, no such hint.
     choice = choose_threshold(T, IOU, OII, target=(0.85, 0.95))
     assert choice['threshold'] == 0.5 and 'jumps' not in choice['reason']
     # Falling OII (a crossing downwards) counts too.
     choice = choose_threshold(T, IOU, -OII, target=(-0.6, -0.4))
     assert 'between T = 0.4 and T = 0.5' in choice['reason']
+
+
+def test_suggested_bins_split_the_gap():
+    # Measured on MTSDD Blowhole: crossings inside 0.99-1 and 0.9999-1.
+    from mmseg_dibe.evaluation.threshold_calibration import _bins_to_split
+    assert _bins_to_split((0.99, 1.0)) == 10000
+    assert _bins_to_split((0.9999, 1.0)) == 1000000
+    assert _bins_to_split((0.0, 1.0)) == 100
 
 
 def test_choice_skips_undefined_and_raises_when_nothing():
