@@ -347,6 +347,31 @@ def test_cfg_options_cover_auxiliary_heads():
 
 
 # ------------------------------------------------- inside mmengine / tools
+def test_calibration_gives_the_metric_a_bin_count(tmp_path, monkeypatch,
+                                                  tiny_data_root):
+    """The runner dumps its config: K stays a number unless the config's
+    own threshold is off the j/K grid (then the list, with it, is needed)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    from mmseg_dibe.evaluation.threshold_calibration import \
+        calibrate_threshold
+    seen = []
+
+    def stop(cfg):
+        seen.append(cfg.test_evaluator['thresholds'])
+        raise RuntimeError('stop')
+
+    monkeypatch.setattr(Runner, 'from_cfg', staticmethod(stop))
+    path = write_tiny_config(tmp_path / 'tiny.py', tiny_data_root)
+    for head_threshold in (0.5, 0.37):
+        cfg = Config.fromfile(str(path))
+        cfg.model.decode_head.threshold = head_threshold
+        with pytest.raises(RuntimeError, match='stop'):
+            calibrate_threshold(cfg, 'unused.pth', thresholds=20)
+    assert seen[0] == 20
+    assert len(seen[1]) == 22 and 0.37 in seen[1]
+
+
 def test_inside_mmengine_evaluation_matches_oii_metric(tmp_path,
                                                        tiny_data_root):
     """A real test loop (initialised tiny U-Net, 4 images): the sweep's row
