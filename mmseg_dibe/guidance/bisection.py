@@ -174,6 +174,11 @@ class OIIBisection:
         :meth:`reopen`; all of them if there was none)."""
         return self.steps - (self.reopens[-1]['step'] if self.reopens else 0)
 
+    @property
+    def search_history(self) -> List[Dict[str, float]]:
+        """list[dict]: The ``history`` entries of the current search."""
+        return self.history[self.steps - self.search_steps:]
+
     def reopen(self, low: float, high: float) -> None:
         """Start a new search on ``[low, high]`` from the current α.
 
@@ -255,7 +260,7 @@ class OIIBisection:
                 self.done = True
                 # Closest of the current search (after a reopen, older
                 # evaluations were made on an earlier model).
-                best = min(self.history[self.steps - self.search_steps:],
+                best = min(self.search_history,
                            key=lambda h: self.distance(h['oii']))
                 self.alpha = best['alpha']
             else:
@@ -284,7 +289,7 @@ class OIIBisection:
             return None
         # Every evaluation of this search (since the last reopen) went the
         # same way as this one, and the interval still touches that end.
-        ours = self.history[self.steps - self.search_steps:]
+        ours = self.search_history
         if direction == LOWER_ALPHA:
             same_way = all(h['oii'] <= self.target[0] for h in ours)
             return self.low0 if same_way and self.low == self.low0 else None
