@@ -190,6 +190,20 @@ def test_state_without_reopens_loads():
     assert other.update(0.118).next_alpha == pytest.approx(0.2)
 
 
+def test_stop_ends_the_search_unconverged():
+    search = OIIBisection(0.1, 0.9, (0.3, 0.4))
+    for oii in (-0.4, -0.3, -0.5):
+        search.update(oii)
+    search.stop(0.5)
+    assert (search.alpha, search.done, search.converged) == (0.5, True, False)
+    restored = OIIBisection.from_state_dict(search.state_dict())
+    assert (restored.alpha, restored.done) == (0.5, True)
+    with pytest.raises(RuntimeError, match='over'):
+        search.update(0.35)
+    with pytest.raises(ValueError, match=r'alpha=0.95 lies outside'):
+        search.stop(0.95)
+
+
 def test_a_search_pinned_against_an_end_warns():
     """Three decisions the same way (interval 1/8 of [low, high] against an
     end): the step names that end; mixed decisions or a reopened interval

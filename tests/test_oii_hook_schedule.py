@@ -7,7 +7,8 @@ import pytest
 
 from mmseg_dibe.engine.hooks.oii_bisection_hook import (CHECKPOINT_KEY,
                                                         HOLD, SEARCH,
-                                                        STATE_FILE, WARMUP,
+                                                        STATE_FILE, STOPPED,
+                                                        WARMUP,
                                                         OIIBisectionHook)
 from test_oii_hook import all_alpha, fake_runner
 
@@ -211,6 +212,65 @@ def test_no_reopen_past_the_interval_end(tmp_path):
     assert 'α is at the upper end: α fixed' in notes(hook)[-1]
     assert hook.reopened == 0
 
+
+
+# ------------------------------------------------------- out of reach
+#: OII below the target at every α: the third decision pins the search
+#: against low = 0.1 (interval [0.1, 0.2]).
+BELOW = [-0.4, -0.3, -0.5, 0.9, 0.9, 0.9, 0.9]
+
+
+def test_out_of_reach_continue_bisects_on(tmp_path):
+    hook = OIIBisectionHook(warmup=None, settle_rounds=0)
+    used = run(hook, fake_runner(tmp_path), BELOW[:4])
+    assert used == pytest.approx([0.5, 0.3, 0.2, 0.15])
+    assert 'out of reach of α' in notes(hook)[2]
+    assert hook.phase == SEARCH
+
+
+def test_out_of_reach_return_stops_at_the_first_alpha(tmp_path):
+    """out_of_reach='return': the pinned step ends the search, α goes back
+    to the search's first α and stays there, whatever OII does later (no
+    settle, no re-opening)."""
+    hook = OIIBisectionHook(out_of_reach='return')  # the other defaults
+    runner = fake_runner(tmp_path)
+    # auto warm-up: 2 predicting rounds; each decision is followed by one
+    # settle round.
+    used = run(hook, runner, [0.5, 0.5, -0.4, -0.2, -0.3, -0.1, -0.5]
+               + BELOW[3:])
+    assert used == pytest.approx([0.5] * 3 + [0.3] * 2 + [0.2] * 2
+                                 + [0.5] * 4)
+    assert "out_of_reach='return': search stopped, α back to 0.5" in \
+        notes(hook)[6]
+    assert notes(hook)[7].startswith('stopped: OII=0.9000; the target is '
+                                     'out of reach of α')
+    assert hook.phase == STOPPED and hook.reopened == 0
+    assert hook.bisection.done and not hook.bisection.converged
+    assert all_alpha(runner.model, 0.5)
+
+
+def test_out_of_reach_return_survives_resume(tmp_path):
+    (tmp_path / 'full').mkdir()
+    settings = dict(warmup=None, settle_rounds=0, out_of_reach='return')
+    full = OIIBisectionHook(**settings)
+    used_full = run(full, fake_runner(tmp_path / 'full'), BELOW)
+    first = OIIBisectionHook(**settings)
+    runner = fake_runner(tmp_path)
+    run(first, runner, BELOW[:4])
+    ckpt = {}
+    first.before_save_checkpoint(runner, ckpt)
+    (tmp_path / STATE_FILE).unlink()
+    resumed = OIIBisectionHook(**settings)
+    runner2 = fake_runner(tmp_path, it=runner.iter)
+    resumed.after_load_checkpoint(runner2, json.loads(json.dumps(ckpt)))
+    assert run(resumed, runner2, BELOW[4:]) == used_full[4:] == [0.5] * 3
+    assert resumed.phase == STOPPED
+    assert all_alpha(runner2.model, 0.5)
+
+
+def test_out_of_reach_must_be_known():
+    with pytest.raises(ValueError, match='out_of_reach'):
+        OIIBisectionHook(out_of_reach='stop')
 
 # ------------------------------------------------------------- resume
 SEQUENCE = [(1.0, 0), 0.2, 0.5, 0.9, -0.5, 0.9, 0.35, 0.6, 0.7, 0.1, 0.38,

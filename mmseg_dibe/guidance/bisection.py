@@ -205,6 +205,27 @@ class OIIBisection:
         self.low, self.high = low, high
         self.done = self.converged = False
 
+    def stop(self, alpha: float) -> None:
+        """End the current search at ``alpha``, not converged.
+
+        Used when the target is out of reach of α (:attr:`BisectionStep.edge`):
+        further steps would only move α closer to the end of the interval,
+        which changes the model without bringing OII to the target. The
+        history is kept; :meth:`reopen` may start a new search later.
+
+        Args:
+            alpha (float): The α to keep, inside ``[low0, high0]``.
+
+        Raises:
+            ValueError: If ``alpha`` lies outside the configured interval.
+        """
+        alpha = float(alpha)
+        if not self.low0 <= alpha <= self.high0:
+            raise ValueError(f'OIIBisection.stop: alpha={alpha} lies outside '
+                             f'[{self.low0}, {self.high0}]')
+        self.alpha = alpha
+        self.done, self.converged = True, False
+
     def in_target(self, value: float) -> bool:
         """Whether an OII value lies strictly inside the target interval."""
         return self.target[0] < value < self.target[1]

@@ -70,6 +70,11 @@ def set_loss_alpha(model: nn.Module, alpha: float) -> List[str]:
 
 #: Phases of :class:`OIIBisectionHook` (``state['phase']``).
 WARMUP, SEARCH, HOLD = 'warm-up', 'search', 'hold'
+#: Phase after a search stopped because the target is out of reach of α
+#: (``out_of_reach='return'``): α stays, the search never re-opens.
+STOPPED = 'stopped'
+#: Values of ``OIIBisectionHook(out_of_reach=...)``.
+OUT_OF_REACH = ('continue', 'return')
 
 
 @HOOKS.register_module()
@@ -112,7 +117,12 @@ class OIIBisectionHook(Hook):
        has shrunk against ``low`` or ``high`` (``BisectionStep.edge``), the
        round is logged as a warning that the target may be out of reach of
        α (measured on MTSDD Blowhole: OII −0.39 at α = 0.1, seed 0): widen
-       the interval or calibrate the threshold after training.
+       the interval or calibrate the threshold after training. With
+       ``out_of_reach='return'`` the search also stops there: α goes back to
+       where that search started (the midpoint for the first search) and
+       stays for the rest of training (phase ``stopped``, no re-opening),
+       leaving the target to threshold calibration. The default
+       ``'continue'`` bisects on towards the end of the interval.
     3. **Hold**: once OII is inside the target (or ``max_steps`` decisions
        were used, then α is the one whose OII came closest), α stays fixed
        but OII is still watched: the goal is the OII at the *end* of
@@ -182,6 +192,10 @@ class OIIBisectionHook(Hook):
             interval. Defaults to None: a quarter of ``high − low`` (0.2
             for [0.1, 0.9]: α first moves by 0.1).
         max_reopen (int): Most re-opened searches. Defaults to 3.
+        out_of_reach (str): What a search pinned against an end of ``[low,
+            high]`` does: ``'continue'`` (warn and bisect on) or
+            ``'return'`` (warn, stop, α back to the search's first α).
+            Defaults to ``'continue'``.
     """
 
     priority = 'NORMAL'  # after RuntimeInfoHook, before Logger/Checkpoint
@@ -201,7 +215,8 @@ class OIIBisectionHook(Hook):
                  smooth: int = 1,
                  reopen_after: int = 2,
                  reopen_width: Optional[float] = None,
-                 max_reopen: int = 3) -> None:
+                 max_reopen: int = 3,
+                 out_of_reach: str = 'continue') -> None:
         self.bisection = OIIBisection(low, high, target, max_steps)
         for name, value, least in (('start_round', start_round, 0),
                                    ('start_iter', start_iter, 0),
@@ -223,6 +238,9 @@ class OIIBisectionHook(Hook):
         if not 0 < float(warmup_oii) <= 1:
             raise ValueError('OIIBisectionHook: warmup_oii must be in (0, 1]'
                              f', got {warmup_oii!r}')
+        if out_of_reach not in OUT_OF_REACH:
+            raise ValueError('OIIBisectionHook: out_of_reach must be one of '
+                             f'{OUT_OF_REACH}, got {out_of_reach!r}')
         if reopen_width is None:
             reopen_width = (self.bisection.high0 - self.bisection.low0) / 4
         if not float(reopen_width) > 0:
@@ -239,6 +257,7 @@ class OIIBisectionHook(Hook):
         self.reopen_after = reopen_after
         self.reopen_width = float(reopen_width)
         self.max_reopen = max_reopen
+        self.out_of_reach = out_of_reach
         self._reset_phase()
         self.records: List[Dict[str, Any]] = []
         self._warn = False  # log this round's note as a warning
@@ -414,6 +433,10 @@ class OIIBisectionHook(Hook):
         if self.phase == HOLD and self.reopen_after == 0:
             return 'hold: α fixed'
         value, _ = self._read(metrics)
+        if self.phase == STOPPED:
+            return (f'stopped: OII={value:.4f}; the target is out of reach '
+                    'of α, α fixed (calibrate the decision threshold after '
+                    'training)')
         if math.isnan(value):
             self._warn = True
             return ('OII is NaN (no target pixel and no prediction in the '
@@ -471,13 +494,24 @@ class OIIBisectionHook(Hook):
                 f'{b.max_steps}' + (f', search {self.reopened + 1}'
                                     if self.reopened else '') + ')')
 
-    def _decide(self, runner, value: float) -> str:
-        old = self.bisection.alpha
-        step = self.bisection.update(value)
+    def _decide(self, runner, value: float, prefix: str = '',
+                rounds: Optional[int] = None) -> str:
+        """One bisection step on ``value``; move α and the phase."""
+        b = self.bisection
+        old = b.alpha
+        step = b.update(value)
+        note = self._describe(step, value, prefix, rounds)
+        if step.edge is not None and self.out_of_reach == 'return':
+            start = b.search_history[0]['alpha']
+            b.stop(start)
+            self.phase = STOPPED
+            note += (f'; out_of_reach=\'return\': search stopped, α back to '
+                     f'{start:.6g} for the rest of training')
+        elif step.done:
+            self.phase = HOLD
+        self.out_streak = []
         self._set_alpha(runner, old)
-        if step.done:
-            self.phase, self.out_streak = HOLD, []
-        return self._describe(step, value)
+        return note
 
     def _hold(self, runner, value: float) -> str:
         b = self.bisection
@@ -507,13 +541,8 @@ class OIIBisectionHook(Hook):
             return (f'hold: OII={value:.4f} out of target, but α is at the '
                     f'{"upper" if raise_alpha else "lower"} end: α fixed')
         b.reopen(b.alpha - self.reopen_width, b.alpha + self.reopen_width)
-        self.phase, self.out_streak = SEARCH, []
+        self.phase = SEARCH
         prefix = (f're-open {self.reopened}/{self.max_reopen} on '
                   f'[{b.low:.6g}, {b.high:.6g}] after {count} rounds out of '
                   'target: ')
-        old = b.alpha
-        step = b.update(mean)
-        self._set_alpha(runner, old)
-        if step.done:
-            self.phase = HOLD
-        return self._describe(step, mean, prefix, rounds=count)
+        return self._decide(runner, mean, prefix, rounds=count)
