@@ -281,6 +281,21 @@ def test_choice_target_none_inside_takes_closest():
     assert 'closest' in choice['reason']
 
 
+def test_choice_never_falls_back_on_predicting_nothing():
+    """Measured on MTSDD Blowhole (hook, seed 9): OII -0.37 at T = 0.9999
+    and 1 at T = 1, where nothing is predicted; 1 is closer to (0.3, 0.4),
+    but the fallback keeps the threshold that still detects something."""
+    t = [0.9998, 0.9999, 1.0]
+    iou, oii = np.array([0.41, 0.40, 0.0]), np.array([-0.43, -0.37, 1.0])
+    choice = choose_threshold(t, iou, oii, target=(0.3, 0.4))
+    assert choice['threshold'] == 0.9999 and choice['in_target'] is False
+    assert 'between T = 0.9999 and T = 1' in choice['reason']
+    # Nothing else defined: the empty prediction is still an answer.
+    choice = choose_threshold([0.5, 1.0], np.array([math.nan, 0.0]),
+                              np.array([math.nan, 1.0]), target=(0.3, 0.4))
+    assert choice['threshold'] == 1.0
+
+
 def test_choice_names_a_jump_over_the_target():
     # OII 0.35 at T = 0.4, 0.8 at T = 0.5: the target (0.4, 0.6) is crossed
     # between two thresholds, so finer thresholds there would reach it.

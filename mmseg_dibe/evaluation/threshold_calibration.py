@@ -13,7 +13,11 @@ Choice rule (:func:`choose_threshold`):
   ``(m0, m1)`` (as for α bisection), the one with the highest IoU. If none
   does, the threshold whose OII is closest to the interval (distance
   ``max(m0 − OII, OII − m1)``; then the higher IoU), reported as not in the
-  target.
+  target. A threshold above every probability (nothing predicted: TP = FP
+  = 0, so OII = 1 and IoU = 0) is that fallback only when no threshold
+  that predicts something is defined: its OII can be the closest (measured
+  on MTSDD Blowhole: 1 at T = 1 against −0.37 at T = 0.9999 for a target
+  (0.3, 0.4)), but a detector that finds nothing is no calibration.
 * no target: the threshold with the highest IoU.
 
 Thresholds where OII or IoU is undefined (TP = FP = FN = 0) are never
@@ -108,11 +112,16 @@ def choose_threshold(thresholds: Sequence[float],
             in_target = True
             reason = f'highest IoU with OII inside ({m0:g}, {m1:g})'
         else:
+            # TP = FP = 0 <=> IoU = 0 and OII = 1 (FN > 0, or OII would be
+            # undefined).
+            predicting = candidates[~((iou[candidates] == 0)
+                                      & (oii[candidates] == 1))]
+            pool = predicting if predicting.size else candidates
             distance = np.maximum(
-                np.maximum(m0 - oii[candidates], oii[candidates] - m1), 0.0)
+                np.maximum(m0 - oii[pool], oii[pool] - m1), 0.0)
             # lexsort: last key first; ties -> lowest threshold (stable).
-            order = np.lexsort((-iou[candidates], distance))
-            best = candidates[order[0]]
+            order = np.lexsort((-iou[pool], distance))
+            best = pool[order[0]]
             in_target = False
             reason = (f'no threshold has OII inside ({m0:g}, {m1:g}); OII '
                       f'closest to it')
