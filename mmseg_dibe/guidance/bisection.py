@@ -208,10 +208,11 @@ class OIIBisection:
     def stop(self, alpha: float) -> None:
         """End the current search at ``alpha``, not converged.
 
-        Used when the target is out of reach of α (:attr:`BisectionStep.edge`):
-        further steps would only move α closer to the end of the interval,
-        which changes the model without bringing OII to the target. The
-        history is kept; :meth:`reopen` may start a new search later.
+        Used when the target is out of reach of α
+        (:attr:`BisectionStep.edge`): further steps would only move α closer
+        to the end of the interval, which changes the model without bringing
+        OII to the target. The history is kept; :meth:`reopen` may start a
+        new search later.
 
         Args:
             alpha (float): The α to keep, inside ``[low0, high0]``.
