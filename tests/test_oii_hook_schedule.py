@@ -213,7 +213,6 @@ def test_no_reopen_past_the_interval_end(tmp_path):
     assert hook.reopened == 0
 
 
-
 # ------------------------------------------------------- out of reach
 #: OII below the target at every α: the third decision pins the search
 #: against low = 0.1 (interval [0.1, 0.2]).
@@ -271,6 +270,7 @@ def test_out_of_reach_return_survives_resume(tmp_path):
 def test_out_of_reach_must_be_known():
     with pytest.raises(ValueError, match='out_of_reach'):
         OIIBisectionHook(out_of_reach='stop')
+
 
 # ------------------------------------------------------------- resume
 SEQUENCE = [(1.0, 0), 0.2, 0.5, 0.9, -0.5, 0.9, 0.35, 0.6, 0.7, 0.1, 0.38,
